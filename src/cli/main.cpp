@@ -1,0 +1,3 @@
+// The gsnn command (placeholder until the CLI lands).
+#include <cstdio>
+int main() { std::puts("gsnn"); return 0; }

@@ -1,0 +1,16 @@
+// Process-wide LibTorch set-up that decides speed on small models (DESIGN.md,
+// "measured facts"): allocator thresholds and the intra-op thread count.
+#pragma once
+
+namespace gsnn {
+
+struct RuntimeOptions {
+  int threads = 1;            // intra-op threads; 1 is fastest on small, busy machines
+  bool tune_allocator = true; // keep freed autograd buffers instead of returning them to the OS
+};
+
+// Applies the options. Safe to call more than once; the allocator part runs once.
+// The environment variable GSNN_NO_MALLOPT=1 opts out of the allocator tuning.
+void init_runtime(const RuntimeOptions& options = {});
+
+}  // namespace gsnn

@@ -1,0 +1,178 @@
+// Closed-form Gaussian-smoothed activations. Every variance is written in a
+// form without catastrophic cancellation (no E[h^2] - E[h]^2 of two O(1)
+// numbers), and every branch keeps its inputs finite so that autograd never
+// multiplies a zero by an infinity.
+#include "moments/moments.hpp"
+
+#include <cmath>
+#include <stdexcept>
+
+#include "moments/quadrature.hpp"
+
+namespace gsnn {
+namespace {
+
+constexpr double kInvSqrt2 = 0.70710678118654752440;
+constexpr double kInvSqrt2Pi = 0.39894228040143267794;
+// Floor under v inside sqrt(v): keeps d sqrt(v)/dv finite at v = 0.
+constexpr double kVarFloor = 1e-20;
+constexpr int kProbitNodes = 16;
+
+torch::Tensor normal_cdf(const torch::Tensor& x) { return 0.5 * torch::erfc(-x * kInvSqrt2); }
+torch::Tensor normal_pdf(const torch::Tensor& x) { return kInvSqrt2Pi * torch::exp(-0.5 * x * x); }
+
+// A quadrature rule's nodes or weights as a tensor like `like`.
+torch::Tensor rule_tensor(const std::vector<double>& values, const torch::Tensor& like) {
+  return torch::tensor(values, torch::TensorOptions().dtype(torch::kFloat64))
+      .to(like.options());
+}
+
+Moments relu_moments(const torch::Tensor& m, const torch::Tensor& v) {
+  const auto s = torch::sqrt(v + kVarFloor);
+  const auto a = m / s;
+  const auto cdf = normal_cdf(a);
+  const auto sf = normal_cdf(-a);  // 1 - Phi(a), accurate in the tail
+  const auto pdf = normal_pdf(a);
+  const auto mean = m * cdf + s * pdf;
+  // Var = v * g(a), g(a) = Var[relu(a + X)], X ~ N(0,1), rearranged so that
+  // the a^2 terms cancel analytically: g = Phi + a^2 Phi Sf + a phi (Sf - Phi) - phi^2.
+  const auto g = cdf + a * a * cdf * sf + a * pdf * (sf - cdf) - pdf * pdf;
+  return {mean, v * g.clamp(0.0, 1.0)};
+}
+
+Moments probit_moments(const torch::Tensor& m, const torch::Tensor& v) {
+  return {normal_cdf(m / torch::sqrt(1.0 + v)), probit_variance(m, v)};
+}
+
+// erf(c Z) = 2 Phi(sqrt(2) c Z) - 1 with sqrt(2) c Z ~ N(sqrt(2) c m, 2 c^2 v).
+Moments scaled_erf_moments(const torch::Tensor& m, const torch::Tensor& v, double c) {
+  const auto mean = torch::erf(c * m / torch::sqrt(1.0 + 2.0 * c * c * v));
+  const auto var = 4.0 * probit_variance(std::sqrt(2.0) * c * m, 2.0 * c * c * v);
+  return {mean, var};
+}
+
+Moments bump_moments(const torch::Tensor& m, const torch::Tensor& v) {
+  const auto m2 = m * m;
+  const auto log_mean = -0.5 * m2 / (1.0 + v) - 0.5 * torch::log1p(v);
+  // Var = mean^2 * expm1(t), t = m^2 v / ((1+v)(1+2v)) + log1p(v) - log1p(2v)/2 >= 0.
+  const auto t = (m2 * v / ((1.0 + v) * (1.0 + 2.0 * v)) + torch::log1p(v) -
+                  0.5 * torch::log1p(2.0 * v))
+                     .clamp_min(0.0);
+  // expm1 overflows for large t: switch to the log domain there (inputs of
+  // each branch clamped to its own range so neither branch yields inf).
+  const auto t_small = t.clamp_max(1.0);
+  const auto t_large = t.clamp_min(1.0);
+  const auto var_small = torch::exp(2.0 * log_mean) * torch::expm1(t_small);
+  const auto var_large =
+      torch::exp(2.0 * log_mean + t_large + torch::log1p(-torch::exp(-t_large)));
+  return {torch::exp(log_mean), torch::where(t < 1.0, var_small, var_large)};
+}
+
+Moments sin_moments(const torch::Tensor& m, const torch::Tensor& v) {
+  const auto decay = torch::exp(-v);
+  const auto sin_m = torch::sin(m);
+  // Var = (1 - e^{-v}) [ (1 + e^{-v})/2 - sin^2(m) e^{-v} ]  (>= 0, no cancellation)
+  const auto var = -torch::expm1(-v) * (0.5 * (1.0 + decay) - sin_m * sin_m * decay);
+  return {sin_m * torch::exp(-0.5 * v), var.clamp_min(0.0)};
+}
+
+Moments gelu_moments(const torch::Tensor& m, const torch::Tensor& v) {
+  const auto root = torch::sqrt(1.0 + v);
+  const auto a = m / root;
+  const auto cdf_a = normal_cdf(a);
+  const auto pdf_a = normal_pdf(a) / root;  // E[phi(Z)] = N(m; 0, 1+v)
+  const auto mean = m * cdf_a + v * pdf_a;
+  // E[Z^2 g(Z)] with g = Phi^2, by Stein's lemma twice:
+  //   (v + m^2) E[g] + 2 m v E[g'] + v^2 E[g''],  g' = 2 Phi phi, g'' = 2 phi^2 - 2 z Phi phi.
+  // phi(z) N(z; m, v) = N(m; 0, 1+v) N(z; m_w, v_w), m_w = m/(1+v), v_w = v/(1+v),
+  // so E[Phi phi] and E[Z Phi phi] are probit and gelu means under N(m_w, v_w).
+  // The m^2 Phi(a)^2 of E[h^2] and mean^2 is cancelled analytically below.
+  const auto b = m / torch::sqrt((1.0 + v) * (1.0 + 2.0 * v));
+  const auto m_w = m / (1.0 + v), v_w = v / (1.0 + v);
+  const auto root_w = torch::sqrt(1.0 + v_w);
+  const auto gelu_mean_w =
+      m_w * normal_cdf(m_w / root_w) + v_w * normal_pdf(m_w / root_w) / root_w;
+  const auto e_phi2 = torch::exp(-m * m / (1.0 + 2.0 * v)) /
+                      (2.0 * M_PI * torch::sqrt(1.0 + 2.0 * v));
+  const auto e_g2 = 2.0 * e_phi2 - 2.0 * pdf_a * gelu_mean_w;
+  const auto var = v * cdf_a * cdf_a + (v + m * m) * probit_variance(m, v) +
+                   2.0 * m * v * pdf_a * (2.0 * normal_cdf(b) - cdf_a) - v * v * pdf_a * pdf_a +
+                   v * v * e_g2;
+  return {mean, var.clamp_min(0.0)};
+}
+
+}  // namespace
+
+torch::Tensor probit_variance(const torch::Tensor& m, const torch::Tensor& v) {
+  // Plackett: d Phi2(a,a;r)/dr = phi2(a,a;r) and Phi2(a,a;0) = Phi(a)^2, so
+  //   Var[Phi(Z)] = Phi2(a,a;rho) - Phi(a)^2 = int_0^rho phi2(a,a;r) dr,
+  // with a = m/sqrt(1+v), rho = v/(1+v). Substituting r = sin(theta):
+  //   Var = (1/2pi) int_0^{asin rho} exp(-a^2 / (1 + sin theta)) d theta,
+  // a smooth integrand on a finite interval: Gauss-Legendre is exact to
+  // ~1e-12 relative with 16 nodes.
+  static const QuadratureRule rule = gauss_legendre_unit(kProbitNodes);
+  const auto a2 = (m * m / (1.0 + v)).unsqueeze(-1);
+  const auto upper = torch::asin(v / (1.0 + v)).unsqueeze(-1);
+  const auto theta = upper * rule_tensor(rule.nodes, m);
+  const auto integrand = torch::exp(-a2 / (1.0 + torch::sin(theta)));
+  return (upper * (integrand * rule_tensor(rule.weights, m)).sum(-1, true)).squeeze(-1) /
+         (2.0 * M_PI);
+}
+
+Activation parse_activation(const std::string& name) {
+  for (auto a : {Activation::Identity, Activation::Relu, Activation::Probit, Activation::Erf,
+                 Activation::Tanh, Activation::Bump, Activation::Sin, Activation::Gelu})
+    if (activation_name(a) == name) return a;
+  std::string known;
+  for (const auto& n : activation_names()) known += (known.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("unknown activation '" + name + "' (known: " + known + ")");
+}
+
+std::string activation_name(Activation activation) {
+  switch (activation) {
+    case Activation::Identity: return "identity";
+    case Activation::Relu: return "relu";
+    case Activation::Probit: return "probit";
+    case Activation::Erf: return "erf";
+    case Activation::Tanh: return "tanh";
+    case Activation::Bump: return "bump";
+    case Activation::Sin: return "sin";
+    case Activation::Gelu: return "gelu";
+  }
+  return "?";
+}
+
+std::vector<std::string> activation_names() {
+  return {"identity", "relu", "probit", "erf", "tanh", "bump", "sin", "gelu"};
+}
+
+torch::Tensor activate(Activation activation, const torch::Tensor& z) {
+  switch (activation) {
+    case Activation::Identity: return z;
+    case Activation::Relu: return torch::relu(z);
+    case Activation::Probit: return normal_cdf(z);
+    case Activation::Erf: return torch::erf(z);
+    case Activation::Tanh: return torch::erf(0.5 * std::sqrt(M_PI) * z);
+    case Activation::Bump: return torch::exp(-0.5 * z * z);
+    case Activation::Sin: return torch::sin(z);
+    case Activation::Gelu: return z * normal_cdf(z);
+  }
+  throw std::logic_error("activate: unhandled activation");
+}
+
+Moments smoothed_moments(Activation activation, const torch::Tensor& mean,
+                         const torch::Tensor& var) {
+  switch (activation) {
+    case Activation::Identity: return {mean, var};
+    case Activation::Relu: return relu_moments(mean, var);
+    case Activation::Probit: return probit_moments(mean, var);
+    case Activation::Erf: return scaled_erf_moments(mean, var, 1.0);
+    case Activation::Tanh: return scaled_erf_moments(mean, var, 0.5 * std::sqrt(M_PI));
+    case Activation::Bump: return bump_moments(mean, var);
+    case Activation::Sin: return sin_moments(mean, var);
+    case Activation::Gelu: return gelu_moments(mean, var);
+  }
+  throw std::logic_error("smoothed_moments: unhandled activation");
+}
+
+}  // namespace gsnn

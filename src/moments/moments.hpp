@@ -1,0 +1,40 @@
+// The (mean, variance) pair that flows through every gsnn model, and the
+// Gaussian-smoothed activations: for Z ~ N(m, v), E[h(Z)] and Var[h(Z)] in
+// closed form (docs/gsnn-maths.md lists the formulas as implemented).
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace gsnn {
+
+// A Gaussian-path tensor: independent units with mean `mean` and variance
+// `var` (same shape, var >= 0). Deterministic models carry var = 0.
+struct Moments {
+  torch::Tensor mean;
+  torch::Tensor var;
+};
+
+// Activations of the Gaussian path. Each has exact smoothed moments.
+//   tanh is defined as erf(sqrt(pi) z / 2), a tanh-shaped sigmoid within
+//   0.036 of tanh(z) everywhere, so that its moments are exact.
+enum class Activation { Identity, Relu, Probit, Erf, Tanh, Bump, Sin, Gelu };
+
+Activation parse_activation(const std::string& name);  // throws std::invalid_argument
+std::string activation_name(Activation activation);
+std::vector<std::string> activation_names();
+
+// h(z), pointwise (used on the mean alone by the "mean-only" ablation).
+torch::Tensor activate(Activation activation, const torch::Tensor& z);
+
+// E[h(Z)] and Var[h(Z)] for Z ~ N(mean, var), elementwise. Differentiable,
+// finite for all finite inputs, exact h(mean) and zero variance at var = 0.
+Moments smoothed_moments(Activation activation, const torch::Tensor& mean,
+                         const torch::Tensor& var);
+
+// Var[Phi(Z)] for Z ~ N(m, v), without cancellation (exposed for tests).
+torch::Tensor probit_variance(const torch::Tensor& mean, const torch::Tensor& var);
+
+}  // namespace gsnn
