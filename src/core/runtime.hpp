@@ -5,8 +5,8 @@
 namespace gsnn {
 
 struct RuntimeOptions {
-  int threads = 1;            // intra-op threads; 1 is fastest on small, busy machines
-  bool tune_allocator = true; // keep freed autograd buffers instead of returning them to the OS
+  int threads = 1;             // intra-op threads; 1 is fastest on small, busy machines
+  bool tune_allocator = true;  // keep freed autograd buffers instead of returning them to the OS
 };
 
 // Applies the options. Safe to call more than once; the allocator part runs once.

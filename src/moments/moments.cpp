@@ -23,8 +23,7 @@ torch::Tensor normal_pdf(const torch::Tensor& x) { return kInvSqrt2Pi * torch::e
 
 // A quadrature rule's nodes or weights as a tensor like `like`.
 torch::Tensor rule_tensor(const std::vector<double>& values, const torch::Tensor& like) {
-  return torch::tensor(values, torch::TensorOptions().dtype(torch::kFloat64))
-      .to(like.options());
+  return torch::tensor(values, torch::TensorOptions().dtype(torch::kFloat64)).to(like.options());
 }
 
 Moments relu_moments(const torch::Tensor& m, const torch::Tensor& v) {
@@ -55,16 +54,15 @@ Moments bump_moments(const torch::Tensor& m, const torch::Tensor& v) {
   const auto m2 = m * m;
   const auto log_mean = -0.5 * m2 / (1.0 + v) - 0.5 * torch::log1p(v);
   // Var = mean^2 * expm1(t), t = m^2 v / ((1+v)(1+2v)) + log1p(v) - log1p(2v)/2 >= 0.
-  const auto t = (m2 * v / ((1.0 + v) * (1.0 + 2.0 * v)) + torch::log1p(v) -
-                  0.5 * torch::log1p(2.0 * v))
-                     .clamp_min(0.0);
+  const auto t =
+      (m2 * v / ((1.0 + v) * (1.0 + 2.0 * v)) + torch::log1p(v) - 0.5 * torch::log1p(2.0 * v))
+          .clamp_min(0.0);
   // expm1 overflows for large t: switch to the log domain there (inputs of
   // each branch clamped to its own range so neither branch yields inf).
   const auto t_small = t.clamp_max(1.0);
   const auto t_large = t.clamp_min(1.0);
   const auto var_small = torch::exp(2.0 * log_mean) * torch::expm1(t_small);
-  const auto var_large =
-      torch::exp(2.0 * log_mean + t_large + torch::log1p(-torch::exp(-t_large)));
+  const auto var_large = torch::exp(2.0 * log_mean + t_large + torch::log1p(-torch::exp(-t_large)));
   return {torch::exp(log_mean), torch::where(t < 1.0, var_small, var_large)};
 }
 
@@ -90,10 +88,9 @@ Moments gelu_moments(const torch::Tensor& m, const torch::Tensor& v) {
   const auto b = m / torch::sqrt((1.0 + v) * (1.0 + 2.0 * v));
   const auto m_w = m / (1.0 + v), v_w = v / (1.0 + v);
   const auto root_w = torch::sqrt(1.0 + v_w);
-  const auto gelu_mean_w =
-      m_w * normal_cdf(m_w / root_w) + v_w * normal_pdf(m_w / root_w) / root_w;
-  const auto e_phi2 = torch::exp(-m * m / (1.0 + 2.0 * v)) /
-                      (2.0 * M_PI * torch::sqrt(1.0 + 2.0 * v));
+  const auto gelu_mean_w = m_w * normal_cdf(m_w / root_w) + v_w * normal_pdf(m_w / root_w) / root_w;
+  const auto e_phi2 =
+      torch::exp(-m * m / (1.0 + 2.0 * v)) / (2.0 * M_PI * torch::sqrt(1.0 + 2.0 * v));
   const auto e_g2 = 2.0 * e_phi2 - 2.0 * pdf_a * gelu_mean_w;
   const auto var = v * cdf_a * cdf_a + (v + m * m) * probit_variance(m, v) +
                    2.0 * m * v * pdf_a * (2.0 * normal_cdf(b) - cdf_a) - v * v * pdf_a * pdf_a +
@@ -130,14 +127,22 @@ Activation parse_activation(const std::string& name) {
 
 std::string activation_name(Activation activation) {
   switch (activation) {
-    case Activation::Identity: return "identity";
-    case Activation::Relu: return "relu";
-    case Activation::Probit: return "probit";
-    case Activation::Erf: return "erf";
-    case Activation::Tanh: return "tanh";
-    case Activation::Bump: return "bump";
-    case Activation::Sin: return "sin";
-    case Activation::Gelu: return "gelu";
+    case Activation::Identity:
+      return "identity";
+    case Activation::Relu:
+      return "relu";
+    case Activation::Probit:
+      return "probit";
+    case Activation::Erf:
+      return "erf";
+    case Activation::Tanh:
+      return "tanh";
+    case Activation::Bump:
+      return "bump";
+    case Activation::Sin:
+      return "sin";
+    case Activation::Gelu:
+      return "gelu";
   }
   return "?";
 }
@@ -148,14 +153,22 @@ std::vector<std::string> activation_names() {
 
 torch::Tensor activate(Activation activation, const torch::Tensor& z) {
   switch (activation) {
-    case Activation::Identity: return z;
-    case Activation::Relu: return torch::relu(z);
-    case Activation::Probit: return normal_cdf(z);
-    case Activation::Erf: return torch::erf(z);
-    case Activation::Tanh: return torch::erf(0.5 * std::sqrt(M_PI) * z);
-    case Activation::Bump: return torch::exp(-0.5 * z * z);
-    case Activation::Sin: return torch::sin(z);
-    case Activation::Gelu: return z * normal_cdf(z);
+    case Activation::Identity:
+      return z;
+    case Activation::Relu:
+      return torch::relu(z);
+    case Activation::Probit:
+      return normal_cdf(z);
+    case Activation::Erf:
+      return torch::erf(z);
+    case Activation::Tanh:
+      return torch::erf(0.5 * std::sqrt(M_PI) * z);
+    case Activation::Bump:
+      return torch::exp(-0.5 * z * z);
+    case Activation::Sin:
+      return torch::sin(z);
+    case Activation::Gelu:
+      return z * normal_cdf(z);
   }
   throw std::logic_error("activate: unhandled activation");
 }
@@ -163,14 +176,22 @@ torch::Tensor activate(Activation activation, const torch::Tensor& z) {
 Moments smoothed_moments(Activation activation, const torch::Tensor& mean,
                          const torch::Tensor& var) {
   switch (activation) {
-    case Activation::Identity: return {mean, var};
-    case Activation::Relu: return relu_moments(mean, var);
-    case Activation::Probit: return probit_moments(mean, var);
-    case Activation::Erf: return scaled_erf_moments(mean, var, 1.0);
-    case Activation::Tanh: return scaled_erf_moments(mean, var, 0.5 * std::sqrt(M_PI));
-    case Activation::Bump: return bump_moments(mean, var);
-    case Activation::Sin: return sin_moments(mean, var);
-    case Activation::Gelu: return gelu_moments(mean, var);
+    case Activation::Identity:
+      return {mean, var};
+    case Activation::Relu:
+      return relu_moments(mean, var);
+    case Activation::Probit:
+      return probit_moments(mean, var);
+    case Activation::Erf:
+      return scaled_erf_moments(mean, var, 1.0);
+    case Activation::Tanh:
+      return scaled_erf_moments(mean, var, 0.5 * std::sqrt(M_PI));
+    case Activation::Bump:
+      return bump_moments(mean, var);
+    case Activation::Sin:
+      return sin_moments(mean, var);
+    case Activation::Gelu:
+      return gelu_moments(mean, var);
   }
   throw std::logic_error("smoothed_moments: unhandled activation");
 }

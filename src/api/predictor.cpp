@@ -1,0 +1,46 @@
+// Predictor: a TrainedModel behind a LibTorch-free interface. Thread safety:
+// the model is never mutated after load, and each call runs under its own
+// (thread-local) InferenceMode guard.
+#include "gsnn/predictor.hpp"
+
+#include <stdexcept>
+
+#include "core/runtime.hpp"
+#include "io/model_file.hpp"
+
+namespace gsnn {
+
+struct Predictor::State {
+  TrainedModel model;
+};
+
+Predictor::Predictor(std::shared_ptr<const State> state) : state_(std::move(state)) {}
+
+Predictor Predictor::load(const std::string& directory) {
+  init_runtime();
+  auto state = std::make_shared<State>();
+  state->model = load_model(directory);
+  return Predictor(std::move(state));
+}
+
+std::size_t Predictor::num_inputs() const { return state_->model.inputs.size(); }
+std::size_t Predictor::num_outputs() const { return state_->model.targets.size(); }
+const std::vector<std::string>& Predictor::input_names() const { return state_->model.inputs; }
+const std::vector<std::string>& Predictor::output_names() const { return state_->model.targets; }
+
+void Predictor::predict(const double* inputs, std::size_t rows, double* mean, double* std) const {
+  if (rows == 0) return;
+  if (!inputs || !mean) throw std::invalid_argument("Predictor::predict: null pointer");
+  torch::InferenceMode guard;
+  const auto x = torch::from_blob(const_cast<double*>(inputs),
+                                  {static_cast<int64_t>(rows), static_cast<int64_t>(num_inputs())},
+                                  torch::kFloat64);
+  const auto out = state_->model.predict(x);
+  const auto m = out.mean.to(torch::kCPU).contiguous();
+  const auto s = out.var.to(torch::kCPU).sqrt().contiguous();
+  const auto n = rows * num_outputs();
+  std::copy(m.data_ptr<double>(), m.data_ptr<double>() + n, mean);
+  if (std) std::copy(s.data_ptr<double>(), s.data_ptr<double>() + n, std);
+}
+
+}  // namespace gsnn

@@ -1,0 +1,40 @@
+// gsnn tasks / gsnn models: what is built in, with one line each.
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "nn/registry.hpp"
+#include "tasks/task.hpp"
+#include "train/trainer.hpp"
+
+namespace gsnn::cli {
+namespace {
+
+void print_options(const std::vector<OptionSpec>& specs) {
+  for (const auto& o : specs) {
+    std::string choices;
+    for (const auto& c : o.choices) choices += (choices.empty() ? " {" : "|") + c;
+    if (!choices.empty()) choices += "}";
+    fmt::print("    {:<16} {:<10} {}{}\n", o.name, o.default_value.dump(), o.help, choices);
+  }
+}
+
+}  // namespace
+
+void add_catalog_commands(CLI::App& app) {
+  app.add_subcommand("tasks", "list the built-in tasks")->callback([] {
+    for (const auto& t : builtin_tasks()) fmt::print("{:<12} {}\n", t.name, t.summary);
+  });
+  app.add_subcommand("models", "list model families, their options and defaults")->callback([] {
+    for (const auto& f : model_families()) {
+      fmt::print("{}: {}\n", f.name, f.summary);
+      print_options(f.options);
+    }
+    fmt::print("aliases:\n");
+    for (const auto& a : model_aliases())
+      fmt::print("    {:<16} = {} {}\n", a.name, a.family, a.preset.dump());
+    fmt::print("training options ([training] in config files):\n");
+    print_options(TrainOptions::specs());
+  });
+}
+
+}  // namespace gsnn::cli

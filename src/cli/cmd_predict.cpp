@@ -1,0 +1,61 @@
+// gsnn predict: means and standard deviations for the rows of a CSV file.
+#include <fmt/format.h>
+
+#include "cli/common.hpp"
+#include "data/csv.hpp"
+#include "io/model_file.hpp"
+
+namespace gsnn::cli {
+namespace {
+
+struct PredictArgs {
+  std::string model, data, out;
+  RuntimeFlags runtime;
+};
+
+std::vector<double> column(const torch::Tensor& t, int64_t c) {
+  auto col = t.select(1, c).contiguous().to(torch::kCPU, torch::kFloat64);
+  return {col.data_ptr<double>(), col.data_ptr<double>() + col.numel()};
+}
+
+void run_predict(const PredictArgs& a) {
+  a.runtime.apply();
+  const auto model = load_model(a.model);
+  const auto table = read_csv(a.data);
+  const auto points = select_columns(table, a.data, model.inputs, {});
+  const auto out = model.predict(points.x);
+  std::vector<std::string> header = model.inputs;
+  std::vector<std::vector<double>> columns;
+  for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));
+  const bool single = model.targets.size() == 1;
+  for (size_t k = 0; k < model.targets.size(); ++k) {
+    const std::string prefix = single ? "" : model.targets[k] + "_";
+    header.push_back(prefix + "mean");
+    header.push_back(prefix + "std");
+    columns.push_back(column(out.mean, k));
+    columns.push_back(column(out.var.sqrt(), k));
+  }
+  write_csv(a.out, header, columns);
+  if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", points.size(), a.out);
+}
+
+}  // namespace
+
+void add_predict_command(CLI::App& app) {
+  auto args = std::make_shared<PredictArgs>();
+  auto* cmd =
+      app.add_subcommand("predict",
+                         "predict with a saved model: writes the input columns plus mean and std "
+                         "(predictive standard deviation) to a CSV file");
+  cmd->add_option("--model", args->model, "model directory written by `gsnn fit`")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  cmd->add_option("--data", args->data, "CSV with (at least) the model's input columns")
+      ->required()
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--out", args->out, "output CSV")->required();
+  args->runtime.add_to(*cmd);
+  cmd->callback([args] { run_predict(*args); });
+}
+
+}  // namespace gsnn::cli

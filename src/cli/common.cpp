@@ -1,0 +1,49 @@
+// RuntimeFlags and table printing.
+#include "cli/common.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/runtime.hpp"
+
+namespace gsnn::cli {
+
+void RuntimeFlags::add_to(CLI::App& app, bool with_device) {
+  app.add_option("--threads", threads, "intra-op CPU threads (1 is fastest for small models)")
+      ->check(CLI::PositiveNumber);
+  if (with_device) app.add_option("--device", device, "torch device: cpu, cuda, cuda:1, ...");
+  app.add_flag("-q,--quiet", quiet, "no progress output");
+}
+
+void RuntimeFlags::apply() const { init_runtime({threads, true}); }
+
+std::string format_number(double value) {
+  if (std::isnan(value)) return "-";
+  if (value != 0 && (std::abs(value) < 1e-3 || std::abs(value) >= 1e5))
+    return fmt::format("{:.2e}", value);
+  return fmt::format("{:.4g}", value);
+}
+
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(header.size());
+  for (size_t c = 0; c < header.size(); ++c) {
+    width[c] = header[c].size();
+    for (const auto& r : rows) width[c] = std::max(width[c], r[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t c = 0; c < cells.size(); ++c)
+      out += fmt::format(c == 0 ? "{:<{}}" : "  {:>{}}", cells[c], width[c]);
+    fmt::print("{}\n", out);
+  };
+  line(header);
+  std::string rule;
+  for (size_t c = 0; c < width.size(); ++c) rule += std::string(width[c] + (c ? 2 : 0), '-');
+  fmt::print("{}\n", rule);
+  for (const auto& r : rows) line(r);
+}
+
+}  // namespace gsnn::cli

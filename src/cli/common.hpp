@@ -1,0 +1,31 @@
+// Pieces shared by the gsnn subcommands.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+#include <vector>
+
+namespace gsnn::cli {
+
+// Options every training/inference command takes.
+struct RuntimeFlags {
+  int threads = 1;
+  std::string device = "cpu";
+  bool quiet = false;
+  void add_to(CLI::App& app, bool with_device = true);
+  void apply() const;  // init_runtime with these settings
+};
+
+// Prints a fixed-width table to stdout.
+void print_table(const std::vector<std::string>& header,
+                 const std::vector<std::vector<std::string>>& rows);
+
+std::string format_number(double value);  // 3 significant digits, or "-" for NaN
+
+void add_fit_command(CLI::App& app);
+void add_predict_command(CLI::App& app);
+void add_demo_command(CLI::App& app);
+void add_catalog_commands(CLI::App& app);  // `gsnn tasks`, `gsnn models`
+
+}  // namespace gsnn::cli

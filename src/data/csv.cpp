@@ -1,0 +1,138 @@
+// CSV parsing with precise error locations, and atomic CSV writing.
+#include "data/csv.hpp"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+namespace gsnn {
+namespace {
+
+std::string trim(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+std::vector<std::string> split_line(const std::string& line) {
+  std::vector<std::string> cells;
+  size_t start = 0;
+  while (true) {
+    const auto comma = line.find(',', start);
+    cells.push_back(trim(line.substr(start, comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return cells;
+}
+
+}  // namespace
+
+std::vector<std::string> split_names(const std::string& list) {
+  std::vector<std::string> names;
+  for (const auto& n : split_line(list)) {
+    if (n.empty()) throw std::invalid_argument("empty name in list '" + list + "'");
+    names.push_back(n);
+  }
+  return names;
+}
+
+CsvTable read_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
+  CsvTable table;
+  std::string line;
+  int64_t line_no = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (trim(line).empty()) continue;  // blank lines (e.g. a trailing newline) are allowed
+    auto cells = split_line(line);
+    if (table.header.empty()) {
+      for (size_t c = 0; c < cells.size(); ++c) {
+        if (cells[c].empty())
+          throw std::runtime_error(
+              fmt::format("{}:{}: column {}: empty header name", path, line_no, c + 1));
+        for (size_t k = 0; k < c; ++k)
+          if (cells[k] == cells[c])
+            throw std::runtime_error(fmt::format("{}:{}: column '{}' appears twice in the header",
+                                                 path, line_no, cells[c]));
+      }
+      table.header = cells;
+      continue;
+    }
+    if (cells.size() != table.header.size())
+      throw std::runtime_error(fmt::format("{}:{}: expected {} columns, found {}", path, line_no,
+                                           table.header.size(), cells.size()));
+    std::vector<double> row(cells.size());
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const auto& text = cells[c];
+      char* end = nullptr;
+      errno = 0;
+      const double value = text.empty() ? NAN : std::strtod(text.c_str(), &end);
+      if (text.empty() || *end != '\0')
+        throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not a number", path,
+                                             line_no, table.header[c], text));
+      if (!std::isfinite(value) || errno == ERANGE)
+        throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not finite", path,
+                                             line_no, table.header[c], text));
+      row[c] = value;
+    }
+    table.rows.push_back(std::move(row));
+  }
+  if (table.header.empty()) throw std::runtime_error(fmt::format("{}: file is empty", path));
+  if (table.rows.empty())
+    throw std::runtime_error(fmt::format("{}: no data rows after the header", path));
+  return table;
+}
+
+Dataset select_columns(const CsvTable& table, const std::string& path,
+                       const std::vector<std::string>& inputs,
+                       const std::vector<std::string>& targets) {
+  auto pick = [&](const std::vector<std::string>& names) {
+    const auto n = static_cast<int64_t>(table.rows.size());
+    auto out = torch::empty({n, static_cast<int64_t>(names.size())}, torch::kFloat64);
+    auto acc = out.accessor<double, 2>();
+    for (size_t k = 0; k < names.size(); ++k) {
+      size_t c = 0;
+      while (c < table.header.size() && table.header[c] != names[k]) ++c;
+      if (c == table.header.size()) {
+        std::string have;
+        for (const auto& h : table.header) have += (have.empty() ? "" : ", ") + h;
+        throw std::runtime_error(
+            fmt::format("{}: no column '{}' (columns: {})", path, names[k], have));
+      }
+      for (int64_t r = 0; r < n; ++r) acc[r][k] = table.rows[r][c];
+    }
+    return out;
+  };
+  if (inputs.empty()) throw std::invalid_argument("no input columns given");
+  return {pick(inputs), pick(targets), inputs, targets};
+}
+
+void write_csv(const std::string& path, const std::vector<std::string>& header,
+               const std::vector<std::vector<double>>& columns) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+    for (size_t c = 0; c < header.size(); ++c) out << (c ? "," : "") << header[c];
+    out << '\n';
+    const size_t n = columns.empty() ? 0 : columns[0].size();
+    for (size_t r = 0; r < n; ++r) {
+      for (size_t c = 0; c < columns.size(); ++c)
+        out << (c ? "," : "") << fmt::format("{:.17g}", columns[c][r]);
+      out << '\n';
+    }
+    if (!out) throw std::runtime_error(fmt::format("{}: write failed", path));
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));
+}
+
+}  // namespace gsnn

@@ -1,0 +1,35 @@
+// Strict CSV reading and writing for regression data: a header row, then
+// numeric rows. Every problem is reported with the file, line and column.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "data/dataset.hpp"
+
+namespace gsnn {
+
+struct CsvTable {
+  std::vector<std::string> header;
+  std::vector<std::vector<double>> rows;  // every row has header.size() values
+};
+
+// Reads the whole file; throws std::runtime_error("file:line: column 'c': ...")
+// on a missing file, empty file, ragged row, non-numeric or non-finite cell.
+CsvTable read_csv(const std::string& path);
+
+// Picks named columns out of a table as inputs and targets (targets may be
+// empty, for prediction inputs). Throws if a column is missing.
+Dataset select_columns(const CsvTable& table, const std::string& path,
+                       const std::vector<std::string>& inputs,
+                       const std::vector<std::string>& targets);
+
+// Writes columns of equal length with a header, full double precision.
+// Writes to path + ".tmp" and renames, so a crash never leaves half a file.
+void write_csv(const std::string& path, const std::vector<std::string>& header,
+               const std::vector<std::vector<double>>& columns);
+
+// Splits "a,b,c" into names (trimmed, empty parts rejected).
+std::vector<std::string> split_names(const std::string& list);
+
+}  // namespace gsnn

@@ -1,0 +1,106 @@
+// Dataset rows/splits, Standardizer and the splitmix64 generator.
+#include "data/dataset.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace gsnn {
+
+Dataset Dataset::rows(const torch::Tensor& index) const {
+  return {x.index_select(0, index), y.index_select(0, index), input_names, target_names};
+}
+
+DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
+                        uint64_t seed) {
+  if (validation_fraction < 0 || test_fraction < 0 || validation_fraction + test_fraction >= 1)
+    throw std::invalid_argument("split: fractions must be >= 0 and sum to less than 1");
+  const int64_t n = data.size();
+  // Fisher-Yates with our own generator: identical splits on every platform.
+  std::vector<int64_t> order(n);
+  for (int64_t i = 0; i < n; ++i) order[i] = i;
+  Random rng(seed);
+  for (int64_t i = n - 1; i > 0; --i) {
+    const auto j = static_cast<int64_t>(rng.uniform(0, 1) * (i + 1));
+    std::swap(order[i], order[std::min(j, i)]);
+  }
+  const auto n_val = static_cast<int64_t>(std::round(n * validation_fraction));
+  const auto n_test = static_cast<int64_t>(std::round(n * test_fraction));
+  const int64_t n_train = n - n_val - n_test;
+  if (n_train < 1) throw std::invalid_argument("split: no rows left for training");
+  auto index = torch::tensor(order, torch::kInt64);
+  return {data.rows(index.slice(0, 0, n_train)),
+          data.rows(index.slice(0, n_train, n_train + n_val)),
+          data.rows(index.slice(0, n_train + n_val, n))};
+}
+
+namespace {
+torch::Tensor safe_scale(const torch::Tensor& t) {
+  if (t.size(0) < 2) return torch::ones({t.size(1)}, torch::kFloat64);
+  auto s = t.std(0);
+  return torch::where(s > 1e-12, s, torch::ones_like(s));
+}
+std::vector<double> to_vector(const torch::Tensor& t) {
+  auto c = t.contiguous().to(torch::kFloat64);
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+torch::Tensor from_json_vector(const nlohmann::json& j) {
+  return torch::tensor(j.get<std::vector<double>>(), torch::kFloat64);
+}
+}  // namespace
+
+Standardizer Standardizer::fit(const Dataset& data) {
+  return {data.x.mean(0), safe_scale(data.x), data.y.mean(0), safe_scale(data.y)};
+}
+
+torch::Tensor Standardizer::inputs(const torch::Tensor& x) const {
+  return (x - x_mean.to(x.options())) / x_scale.to(x.options());
+}
+
+torch::Tensor Standardizer::targets(const torch::Tensor& y) const {
+  return (y - y_mean.to(y.options())) / y_scale.to(y.options());
+}
+
+Moments Standardizer::targets_back(const Moments& s) const {
+  const auto scale = y_scale.to(s.mean.options());
+  return {s.mean * scale + y_mean.to(s.mean.options()), s.var * scale * scale};
+}
+
+nlohmann::json Standardizer::to_json() const {
+  return {{"input_mean", to_vector(x_mean)},
+          {"input_scale", to_vector(x_scale)},
+          {"target_mean", to_vector(y_mean)},
+          {"target_scale", to_vector(y_scale)}};
+}
+
+Standardizer Standardizer::from_json(const nlohmann::json& j) {
+  Standardizer s{from_json_vector(j.at("input_mean")), from_json_vector(j.at("input_scale")),
+                 from_json_vector(j.at("target_mean")), from_json_vector(j.at("target_scale"))};
+  for (const auto& t : {s.x_scale, s.y_scale})
+    if (!(t > 0).all().item<bool>() || !torch::isfinite(t).all().item<bool>())
+      throw std::runtime_error("scaler: scales must be finite and > 0");
+  return s;
+}
+
+Random::Random(uint64_t seed) : state_(seed) {}
+
+uint64_t Random::next() {  // splitmix64
+  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+double Random::uniform(double lo, double hi) {
+  return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1.0p-53;
+}
+
+double Random::normal(double mean, double std) {  // Box-Muller
+  double u1 = uniform(0, 1);
+  while (u1 <= 0) u1 = uniform(0, 1);
+  const double u2 = uniform(0, 1);
+  return mean + std * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+}  // namespace gsnn

@@ -1,0 +1,136 @@
+// save_model / load_model and TrainedModel::predict.
+#include "io/model_file.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+
+#include "io/safetensors.hpp"
+
+#include "gsnn/version.hpp"
+
+namespace gsnn {
+namespace {
+
+const char* kDescription = "model.json";
+const char* kWeights = "weights.safetensors";
+
+NamedTensors model_tensors(const Regressor& r) {
+  NamedTensors out;
+  for (const auto& p : r->named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : r->named_buffers()) out.emplace_back(b.key(), b.value());
+  return out;
+}
+
+std::string dtype_name(torch::ScalarType t) { return t == torch::kFloat64 ? "float64" : "float32"; }
+
+}  // namespace
+
+Moments TrainedModel::predict(const torch::Tensor& raw_inputs) const {
+  torch::InferenceMode guard;
+  Regressor module = regressor;  // shares the weights; forward() does not modify them
+  const auto param = module->parameters().front();
+  const auto x = scaler.inputs(raw_inputs.to(torch::kFloat64)).to(param.options());
+  auto standard = module->forward(x);
+  return scaler.targets_back({standard.mean.to(torch::kFloat64), standard.var.to(torch::kFloat64)});
+}
+
+void save_model(const TrainedModel& model, const std::string& directory) {
+  std::filesystem::create_directories(directory);
+  const auto tensors = model_tensors(model.regressor);
+  nlohmann::json description = {
+      {"format", "gsnn-model"},
+      {"format_version", kModelFormatVersion},
+      {"gsnn_version", GSNN_VERSION},
+      {"family", model.spec.family},
+      {"options", model.spec.options},
+      {"inputs", model.inputs},
+      {"targets", model.targets},
+      {"dtype", dtype_name(tensors.front().second.scalar_type())},
+      {"scaler", model.scaler.to_json()},
+      {"noise_std", model.regressor->noise_std().item<double>()},
+      {"weights", kWeights},
+      {"training", model.training},
+  };
+  const auto dir = std::filesystem::path(directory);
+  write_safetensors((dir / kWeights).string(), tensors,
+                    {{"format", "gsnn-model"}, {"family", model.spec.family}});
+  const auto json_path = (dir / kDescription).string();
+  {
+    std::ofstream out(json_path + ".tmp");
+    out << description.dump(2) << '\n';
+    if (!out) throw std::runtime_error(fmt::format("{}: write failed", json_path));
+  }
+  std::filesystem::rename(json_path + ".tmp", json_path);
+}
+
+TrainedModel load_model(const std::string& directory) {
+  const auto dir = std::filesystem::path(directory);
+  const auto json_path = (dir / kDescription).string();
+  std::ifstream in(json_path);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open model description", json_path));
+  nlohmann::json d;
+  try {
+    d = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: not valid JSON: {}", json_path, e.what()));
+  }
+  TrainedModel m;
+  try {
+    if (d.value("format", "") != "gsnn-model")
+      throw std::runtime_error("not a gsnn model description (format != gsnn-model)");
+    const int version = d.at("format_version");
+    if (version != kModelFormatVersion)
+      throw std::runtime_error(
+          fmt::format("format version {} is not supported (this gsnn reads version {})", version,
+                      kModelFormatVersion));
+    m.inputs = d.at("inputs").get<std::vector<std::string>>();
+    m.targets = d.at("targets").get<std::vector<std::string>>();
+    if (m.inputs.empty() || m.targets.empty())
+      throw std::runtime_error("inputs and targets must not be empty");
+    m.spec = resolve_model(d.at("family"), d.at("options"));
+    m.scaler = Standardizer::from_json(d.at("scaler"));
+    if (m.scaler.x_mean.numel() != static_cast<int64_t>(m.inputs.size()) ||
+        m.scaler.y_mean.numel() != static_cast<int64_t>(m.targets.size()))
+      throw std::runtime_error("scaler sizes do not match inputs/targets");
+    m.training = d.value("training", nlohmann::json::object());
+    const auto dtype = d.value("dtype", "float32");
+    m.regressor = Regressor(build_model(m.spec, m.inputs.size(), m.targets.size()), 1.0);
+    if (dtype == "float64") m.regressor->to(torch::kFloat64);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
+  }
+
+  const auto weights_path = (dir / d.value("weights", kWeights)).string();
+  auto file = read_safetensors(weights_path);
+  std::set<std::string> used;
+  torch::NoGradGuard guard;
+  for (auto& [name, target] : model_tensors(m.regressor)) {
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end())
+      throw std::runtime_error(fmt::format("{}: tensor '{}' is missing", weights_path, name));
+    if (it->second.sizes() != target.sizes())
+      throw std::runtime_error(fmt::format("{}: tensor '{}' has shape [{}], the model needs [{}]",
+                                           weights_path, name, fmt::join(it->second.sizes(), ","),
+                                           fmt::join(target.sizes(), ",")));
+    if (!torch::isfinite(it->second).all().item<bool>())
+      throw std::runtime_error(
+          fmt::format("{}: tensor '{}' holds NaN or infinity", weights_path, name));
+    target.copy_(it->second);
+    used.insert(name);
+  }
+  for (const auto& [name, t] : file.tensors)
+    if (!used.count(name))
+      throw std::runtime_error(fmt::format(
+          "{}: unexpected tensor '{}' (written by another architecture?)", weights_path, name));
+  m.regressor->eval();
+  return m;
+}
+
+}  // namespace gsnn

@@ -1,0 +1,51 @@
+// The Gaussian Smoothing Neural Network (seed 000): hidden layers of
+//   Gaussian aggregation -> smoothing injection (var += tau_l^2) ->
+//   Gaussian-smoothed activation (exact E and Var of h(Z)),
+// then a Gaussian linear read-out. Output moments are the network's
+// mean and its propagated (epistemic-smoothing) variance.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "nn/gaussian_linear.hpp"
+#include "nn/model.hpp"
+
+namespace gsnn {
+
+enum class TauSchedule { Constant, Geometric, Learned };
+
+struct GsnnOptions {
+  int64_t inputs = 1;
+  int64_t outputs = 1;
+  int64_t depth = 2;   // hidden layers
+  int64_t width = 32;  // units per hidden layer
+  Activation activation = Activation::Tanh;
+  double tau = 0.5;                                  // tau of the first hidden layer
+  TauSchedule tau_schedule = TauSchedule::Constant;  // across depth
+  double tau_ratio = 0.5;                            // geometric: tau_l = tau * ratio^l
+  bool tau_per_unit = false;                         // one tau per unit instead of per layer
+  bool residual = false;   // x_{l+1} = x_l + layer(x_l) where widths match
+  bool mean_only = false;  // ablation: m = h(m), var passes through unchanged
+};
+
+TauSchedule parse_tau_schedule(const std::string& name);
+std::string tau_schedule_name(TauSchedule schedule);
+
+class GsnnImpl : public ModelImpl {
+ public:
+  explicit GsnnImpl(GsnnOptions options);
+  Moments forward(const Moments& input) override;
+  // tau_l^2 of hidden layer l, shape [1] or [width].
+  torch::Tensor tau_squared(int64_t layer) const;
+  const GsnnOptions& options() const { return options_; }
+
+ private:
+  GsnnOptions options_;
+  std::vector<GaussianLinear> hidden_;
+  GaussianLinear readout_{nullptr};
+  torch::Tensor tau_param_;  // learned: tau = softplus(param); fixed: tau^2 (a buffer)
+};
+TORCH_MODULE(Gsnn);
+
+}  // namespace gsnn

@@ -1,0 +1,34 @@
+// The baseline multilayer perceptron (relu, tanh, gelu or silu), with the
+// gsnn model interface: the mean goes through the network, the variance
+// of the output is zero.
+#pragma once
+
+#include <torch/nn/modules/container/sequential.h>
+
+#include <string>
+
+#include "nn/model.hpp"
+
+namespace gsnn {
+
+struct MlpOptions {
+  int64_t inputs = 1;
+  int64_t outputs = 1;
+  int64_t depth = 2;  // hidden layers
+  int64_t width = 32;
+  std::string activation = "relu";  // relu | tanh | gelu | silu
+};
+
+class MlpImpl : public ModelImpl {
+ public:
+  explicit MlpImpl(MlpOptions options);
+  Moments forward(const Moments& input) override;
+  const MlpOptions& options() const { return options_; }
+
+ private:
+  MlpOptions options_;
+  torch::nn::Sequential net_{nullptr};
+};
+TORCH_MODULE(Mlp);
+
+}  // namespace gsnn

@@ -1,0 +1,167 @@
+// Registered families (gsnn, mlp) and option validation.
+#include "nn/registry.hpp"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "nn/gsnn_model.hpp"
+#include "nn/mlp.hpp"
+
+namespace gsnn {
+namespace {
+
+ModelFamily gsnn_family() {
+  ModelFamily f;
+  f.name = "gsnn";
+  f.summary =
+      "Gaussian smoothing network: (mean, var) units, tau^2 injection, smoothed activations";
+  f.options = {
+      {"depth", 2, "hidden layers", {}, 1},
+      {"width", 32, "units per hidden layer", {}, 1},
+      {"activation", "tanh", "smoothed activation h (tanh means erf(sqrt(pi) z/2))",
+       activation_names()},
+      {"tau", 0.5, "smoothing std tau of the first hidden layer", {}, 0},
+      {"tau_schedule", "constant", "tau across depth", {"constant", "geometric", "learned"}},
+      {"tau_ratio", 0.5, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6},
+      {"tau_per_unit", false, "one tau per unit instead of one per layer"},
+      {"residual", false, "residual connections between hidden layers"},
+      {"mean_only", false, "ablation: apply h to the mean only, carry the variance unchanged"},
+  };
+  f.build = [](const nlohmann::json& o, int64_t inputs, int64_t outputs) -> ModelPtr {
+    GsnnOptions g;
+    g.inputs = inputs;
+    g.outputs = outputs;
+    g.depth = o.at("depth");
+    g.width = o.at("width");
+    g.activation = parse_activation(o.at("activation"));
+    g.tau = o.at("tau");
+    g.tau_schedule = parse_tau_schedule(o.at("tau_schedule"));
+    g.tau_ratio = o.at("tau_ratio");
+    g.tau_per_unit = o.at("tau_per_unit");
+    g.residual = o.at("residual");
+    g.mean_only = o.at("mean_only");
+    return std::make_shared<GsnnImpl>(g);
+  };
+  return f;
+}
+
+ModelFamily mlp_family() {
+  ModelFamily f;
+  f.name = "mlp";
+  f.summary = "multilayer perceptron baseline (deterministic: zero model variance)";
+  f.options = {
+      {"depth", 2, "hidden layers", {}, 1},
+      {"width", 32, "units per hidden layer", {}, 1},
+      {"activation", "relu", "activation", {"relu", "tanh", "gelu", "silu"}},
+  };
+  f.build = [](const nlohmann::json& o, int64_t inputs, int64_t outputs) -> ModelPtr {
+    MlpOptions m;
+    m.inputs = inputs;
+    m.outputs = outputs;
+    m.depth = o.at("depth");
+    m.width = o.at("width");
+    m.activation = o.at("activation");
+    return std::make_shared<MlpImpl>(m);
+  };
+  return f;
+}
+
+std::string type_name(const nlohmann::json& v) {
+  if (v.is_boolean()) return "a boolean";
+  if (v.is_number_integer()) return "an integer";
+  if (v.is_number()) return "a number";
+  if (v.is_string()) return "a string";
+  return "a " + std::string(v.type_name());
+}
+
+}  // namespace
+
+const std::vector<ModelFamily>& model_families() {
+  static const std::vector<ModelFamily> families = {gsnn_family(), mlp_family()};
+  return families;
+}
+
+const std::vector<ModelAlias>& model_aliases() {
+  static const std::vector<ModelAlias> aliases = {
+      {"mlp-relu", "mlp", {{"activation", "relu"}}},
+      {"mlp-tanh", "mlp", {{"activation", "tanh"}}},
+      {"mlp-gelu", "mlp", {{"activation", "gelu"}}},
+      {"mlp-silu", "mlp", {{"activation", "silu"}}},
+  };
+  return aliases;
+}
+
+const ModelFamily& find_family(const std::string& name) {
+  std::string known;
+  for (const auto& f : model_families()) {
+    if (f.name == name) return f;
+    known += (known.empty() ? "" : ", ") + f.name;
+  }
+  for (const auto& a : model_aliases()) known += ", " + a.name;
+  throw std::invalid_argument(fmt::format("unknown model '{}' (known: {})", name, known));
+}
+
+nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
+                               const nlohmann::json& options) {
+  if (!options.is_null() && !options.is_object())
+    throw std::invalid_argument(what + ": options must be a table of key = value");
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& s : specs) out[s.name] = s.default_value;
+  if (options.is_null()) return out;
+  for (const auto& [key, value] : options.items()) {
+    const OptionSpec* spec = nullptr;
+    for (const auto& s : specs)
+      if (s.name == key) spec = &s;
+    if (!spec) {
+      std::string known;
+      for (const auto& s : specs) known += (known.empty() ? "" : ", ") + s.name;
+      throw std::invalid_argument(
+          fmt::format("{}: unknown option '{}' (known: {})", what, key, known));
+    }
+    const auto& d = spec->default_value;
+    const bool ok = (d.is_boolean() && value.is_boolean()) ||
+                    (d.is_number_integer() && value.is_number_integer()) ||
+                    (d.is_number_float() && value.is_number()) ||
+                    (d.is_string() && value.is_string());
+    if (!ok)
+      throw std::invalid_argument(fmt::format("{}: option '{}' must be {}, got {}", what, key,
+                                              type_name(d), type_name(value)));
+    if (value.is_number() && value.get<double>() < spec->min)
+      throw std::invalid_argument(
+          fmt::format("{}: option '{}' must be >= {}, got {}", what, key, spec->min, value.dump()));
+    if (value.is_string() && !spec->choices.empty()) {
+      bool found = false;
+      std::string known;
+      for (const auto& c : spec->choices) {
+        found = found || c == value.get<std::string>();
+        known += (known.empty() ? "" : ", ") + c;
+      }
+      if (!found)
+        throw std::invalid_argument(fmt::format("{}: option '{}' is {}, expected one of: {}", what,
+                                                key, value.dump(), known));
+    }
+    out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
+  }
+  return out;
+}
+
+ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options) {
+  std::string family = name_or_alias;
+  nlohmann::json merged = nlohmann::json::object();
+  for (const auto& a : model_aliases()) {
+    if (a.name == name_or_alias) {
+      family = a.family;
+      merged = a.preset;
+    }
+  }
+  if (options.is_object()) merged.update(options);
+  const auto& f = find_family(family);
+  return {f.name, resolve_options("model " + name_or_alias, f.options, merged)};
+}
+
+ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs) {
+  return find_family(spec.family).build(spec.options, inputs, outputs);
+}
+
+}  // namespace gsnn

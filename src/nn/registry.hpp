@@ -1,0 +1,58 @@
+// The model registry: every family's name, one-line summary, options (with
+// defaults, choices and help) and factory. The CLI, experiment files and the
+// model file format all go through it, so a new family plugs in here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <functional>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "nn/model.hpp"
+
+namespace gsnn {
+
+struct OptionSpec {
+  std::string name;
+  nlohmann::json default_value;  // also fixes the type: integer, number, boolean or string
+  std::string help;
+  std::vector<std::string> choices = {};                  // for strings; empty = any
+  double min = -std::numeric_limits<double>::infinity();  // for numbers
+};
+
+struct ModelFamily {
+  std::string name;
+  std::string summary;
+  std::vector<OptionSpec> options;
+  std::function<ModelPtr(const nlohmann::json& options, int64_t inputs, int64_t outputs)> build;
+};
+
+// A family name or alias with complete, validated options.
+struct ModelSpec {
+  std::string family;
+  nlohmann::json options;
+};
+
+// An alias is a family with preset options, e.g. "mlp-relu" = mlp{activation=relu}.
+struct ModelAlias {
+  std::string name;
+  std::string family;
+  nlohmann::json preset;
+};
+
+const std::vector<ModelFamily>& model_families();
+const std::vector<ModelAlias>& model_aliases();
+const ModelFamily& find_family(const std::string& name);  // throws std::invalid_argument
+
+// Fills in defaults and rejects unknown keys, wrong types and out-of-range
+// values with a message naming the option (std::invalid_argument).
+ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options);
+ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs);
+
+// Validates `options` against `specs` (shared with tasks and trainers).
+nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
+                               const nlohmann::json& options);
+
+}  // namespace gsnn

@@ -1,0 +1,230 @@
+// train_regressor: the optimisation loop, schedules, snapshots and early stop.
+#include "train/trainer.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+#include "train/progress.hpp"
+
+namespace gsnn {
+
+const std::vector<OptionSpec>& TrainOptions::specs() {
+  static const std::vector<OptionSpec> s = {
+      {"optimizer", "adam", "optimiser", {"adam", "adamw", "lbfgs"}},
+      {"lr", 1e-2, "initial learning rate", {}, 0},
+      {"lr_schedule", "cosine", "learning-rate schedule", {"constant", "cosine", "exponential"}},
+      {"lr_final_ratio", 0.01, "final lr as a fraction of lr (cosine, exponential)", {}, 0},
+      {"weight_decay", 0.0, "weight decay (L2 for adam, decoupled for adamw)", {}, 0},
+      {"steps", 2000, "optimiser steps", {}, 1},
+      {"batch_size", 0, "mini-batch size, 0 = full batch", {}, 0},
+      {"loss", "mse", "training loss on the predictive Gaussian", {"mse", "nll"}},
+      {"clip_norm", 0.0, "gradient-norm clipping, 0 = off", {}, 0},
+      {"eval_every", 50, "steps between validation checks / curve points", {}, 1},
+      {"patience", 0, "early stop after this many checks without improvement, 0 = off", {}, 0},
+      {"noise_init", 0.1, "initial output noise std (standardised units)", {}, 1e-6},
+      {"seed", 0, "random seed (initialisation, mini-batches)", {}, 0},
+  };
+  return s;
+}
+
+TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
+  const auto o = resolve_options("training", specs(), options);
+  TrainOptions t;
+  t.optimizer = o.at("optimizer");
+  t.lr = o.at("lr");
+  t.lr_schedule = o.at("lr_schedule");
+  t.lr_final_ratio = o.at("lr_final_ratio");
+  t.weight_decay = o.at("weight_decay");
+  t.steps = o.at("steps");
+  t.batch_size = o.at("batch_size");
+  t.loss = o.at("loss");
+  t.clip_norm = o.at("clip_norm");
+  t.eval_every = o.at("eval_every");
+  t.patience = o.at("patience");
+  t.noise_init = o.at("noise_init");
+  t.seed = o.at("seed").get<uint64_t>();
+  return t;
+}
+
+nlohmann::json TrainOptions::to_json() const {
+  return {{"optimizer", optimizer},
+          {"lr", lr},
+          {"lr_schedule", lr_schedule},
+          {"lr_final_ratio", lr_final_ratio},
+          {"weight_decay", weight_decay},
+          {"steps", steps},
+          {"batch_size", batch_size},
+          {"loss", loss},
+          {"clip_norm", clip_norm},
+          {"eval_every", eval_every},
+          {"patience", patience},
+          {"noise_init", noise_init},
+          {"seed", seed}};
+}
+
+namespace {
+
+using Snapshot = std::vector<torch::Tensor>;
+
+Snapshot take_snapshot(torch::nn::Module& m) {
+  Snapshot s;
+  for (const auto& p : m.parameters()) s.push_back(p.detach().clone());
+  return s;
+}
+
+void restore_snapshot(torch::nn::Module& m, const Snapshot& s) {
+  torch::NoGradGuard guard;
+  auto params = m.parameters();
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(s[i]);
+}
+
+double scheduled_lr(const TrainOptions& o, int64_t step) {
+  const double t = static_cast<double>(step) / std::max<int64_t>(o.steps, 1);
+  if (o.lr_schedule == "cosine")
+    return o.lr * (o.lr_final_ratio + (1 - o.lr_final_ratio) * 0.5 * (1 + std::cos(M_PI * t)));
+  if (o.lr_schedule == "exponential") return o.lr * std::pow(o.lr_final_ratio, t);
+  return o.lr;
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
+                                                        std::vector<torch::Tensor> params) {
+  if (o.optimizer == "adam")
+    return std::make_unique<torch::optim::Adam>(
+        params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+  if (o.optimizer == "adamw")
+    return std::make_unique<torch::optim::AdamW>(
+        params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  if (o.optimizer == "lbfgs")
+    return std::make_unique<torch::optim::LBFGS>(
+        params, torch::optim::LBFGSOptions(o.lr).max_iter(1).history_size(50).line_search_fn(
+                    "strong_wolfe"));
+  throw std::invalid_argument("unknown optimizer '" + o.optimizer + "'");
+}
+
+}  // namespace
+
+TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
+                            const torch::Tensor& y_train, const torch::Tensor& x_validation,
+                            const torch::Tensor& y_validation, const TrainOptions& options,
+                            const std::string& label) {
+  const auto& o = options;
+  if (o.steps < 1) throw std::invalid_argument("training: steps must be >= 1");
+  if (o.optimizer == "lbfgs" && o.batch_size > 0)
+    throw std::invalid_argument("training: lbfgs needs full batch (batch_size = 0)");
+  const Loss loss_kind = parse_loss(o.loss);
+  const bool has_validation = x_validation.defined() && x_validation.size(0) > 0;
+  const int64_t n = x_train.size(0);
+  const bool full_batch = o.batch_size == 0 || o.batch_size >= n;
+
+  torch::manual_seed(o.seed);
+  auto optimizer = make_optimizer(o, model->parameters());
+  auto params = model->parameters();
+
+  auto evaluate = [&](const torch::Tensor& x, const torch::Tensor& y) {
+    torch::NoGradGuard guard;
+    return loss_value(loss_kind, model->forward(x), y).item<double>();
+  };
+
+  TrainResult result;
+  const auto start = std::chrono::steady_clock::now();
+  auto seconds = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  Snapshot kept = take_snapshot(*model);  // best validation, else last finite
+  result.best_validation = std::numeric_limits<double>::infinity();
+  int64_t checks_without_improvement = 0;
+  Progress progress(label, o.steps, o.progress);
+  torch::Tensor order;
+  int64_t cursor = n;
+
+  for (int64_t step = 1; step <= o.steps; ++step) {
+    const double lr = scheduled_lr(o, step - 1);
+    for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
+
+    torch::Tensor xb = x_train, yb = y_train;
+    if (!full_batch) {
+      if (cursor + o.batch_size > n) {
+        order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
+        cursor = 0;
+      }
+      const auto index = order.slice(0, cursor, cursor + o.batch_size).to(x_train.device());
+      cursor += o.batch_size;
+      xb = x_train.index_select(0, index);
+      yb = y_train.index_select(0, index);
+    }
+
+    double step_loss = 0;
+    auto closure = [&]() -> torch::Tensor {
+      optimizer->zero_grad();
+      auto loss = loss_value(loss_kind, model->forward(xb), yb);
+      loss.backward();
+      if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.clip_norm);
+      return loss;
+    };
+    if (o.optimizer == "lbfgs") {
+      step_loss = optimizer->step(closure).item<double>();
+    } else {
+      step_loss = closure().item<double>();
+      if (std::isfinite(step_loss)) optimizer->step();
+    }
+    result.steps_run = step;
+
+    bool params_finite = true;
+    for (const auto& p : params)
+      params_finite = params_finite && torch::isfinite(p).all().item<bool>();
+    if (!std::isfinite(step_loss) || !params_finite) {
+      restore_snapshot(*model, kept);
+      result.diverged = true;
+      result.stop_reason = fmt::format(
+          "non-finite loss at step {}; kept the weights of step {} (try a lower lr or clip_norm)",
+          step, result.best_step);
+      break;
+    }
+
+    if (step % o.eval_every == 0 || step == o.steps) {
+      const double train_loss = full_batch ? evaluate(x_train, y_train) : step_loss;
+      const double val_loss = has_validation ? evaluate(x_validation, y_validation)
+                                             : std::numeric_limits<double>::quiet_NaN();
+      result.curve.push_back({step, train_loss, val_loss, seconds()});
+      const double score = has_validation ? val_loss : train_loss;
+      if (std::isfinite(score) && (!has_validation || score < result.best_validation)) {
+        if (score < result.best_validation) result.best_validation = score;
+        result.best_step = step;
+        kept = take_snapshot(*model);
+        checks_without_improvement = 0;
+      } else if (has_validation) {
+        ++checks_without_improvement;
+      }
+      progress.update(step,
+                      fmt::format("loss {:.3e}{}", train_loss,
+                                  has_validation ? fmt::format("  val {:.3e}", val_loss) : ""));
+      if (o.patience > 0 && checks_without_improvement >= o.patience) {
+        result.stop_reason = "early stop";
+        break;
+      }
+    }
+  }
+  if (result.stop_reason.empty()) result.stop_reason = "completed";
+  if (!result.diverged && has_validation) restore_snapshot(*model, kept);
+  if (!has_validation) result.best_validation = std::numeric_limits<double>::quiet_NaN();
+
+  if (loss_kind == Loss::Mse) {
+    // Moment matching: sigma_n^2 = mean residual^2 - mean model variance.
+    torch::NoGradGuard guard;
+    const auto& x = has_validation ? x_validation : x_train;
+    const auto& y = has_validation ? y_validation : y_train;
+    auto pred = model->body().forward(Moments{x, torch::zeros_like(x)});
+    const double noise2 = ((y - pred.mean).pow(2).mean() - pred.var.mean()).item<double>();
+    model->set_noise_std(std::sqrt(std::max(noise2, 1e-12)));
+  }
+  result.seconds = seconds();
+  progress.finish(result.stop_reason);
+  return result;
+}
+
+}  // namespace gsnn
