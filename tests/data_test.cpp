@@ -1,0 +1,97 @@
+// CSV reading (every error names file, line and column), splits and scaling.
+#include <gtest/gtest.h>
+
+#include "data/csv.hpp"
+#include "test_util.hpp"
+
+namespace gsnn {
+namespace {
+
+std::string error_of(const std::string& path) {
+  try {
+    read_csv(path);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Csv, ReadsAndSelectsColumns) {
+  test::TempDir dir;
+  const auto path = dir.write("a.csv", "x1, x2 ,y\n1,2,3\n4,5e-1,-6\n\n");
+  const auto table = read_csv(path);
+  ASSERT_EQ(table.rows.size(), 2u);
+  const auto d = select_columns(table, path, {"x2", "x1"}, {"y"});
+  EXPECT_DOUBLE_EQ(d.x[1][0].item<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(d.x[1][1].item<double>(), 4.0);
+  EXPECT_DOUBLE_EQ(d.y[1][0].item<double>(), -6.0);
+}
+
+TEST(Csv, ErrorsNameFileLineAndColumn) {
+  test::TempDir dir;
+  const auto ragged = dir.write("r.csv", "a,b\n1,2\n3\n");
+  EXPECT_NE(error_of(ragged).find("r.csv:3"), std::string::npos) << error_of(ragged);
+  const auto text = dir.write("t.csv", "a,b\n1,2\n3,abc\n");
+  EXPECT_NE(error_of(text).find("t.csv:3: column 'b': 'abc' is not a number"), std::string::npos)
+      << error_of(text);
+  const auto inf = dir.write("i.csv", "a,b\n1,inf\n");
+  EXPECT_NE(error_of(inf).find("i.csv:2: column 'b'"), std::string::npos) << error_of(inf);
+  EXPECT_NE(error_of(inf).find("not finite"), std::string::npos);
+  const auto nan = dir.write("n.csv", "a,b\nnan,1\n");
+  EXPECT_NE(error_of(nan).find("not finite"), std::string::npos);
+  const auto empty = dir.write("e.csv", "");
+  EXPECT_NE(error_of(empty).find("e.csv: file is empty"), std::string::npos);
+  const auto header_only = dir.write("h.csv", "a,b\n");
+  EXPECT_NE(error_of(header_only).find("no data rows"), std::string::npos);
+  EXPECT_NE(error_of(dir.file("missing.csv")).find("cannot open"), std::string::npos);
+  const auto ok = dir.write("ok.csv", "a,b\n1,2\n");
+  try {
+    select_columns(read_csv(ok), ok, {"a"}, {"c"});
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no column 'c'"), std::string::npos);
+  }
+}
+
+TEST(Csv, WriteReadRoundTrip) {
+  test::TempDir dir;
+  const auto path = dir.file("w.csv");
+  write_csv(path, {"a", "b"}, {{1.0 / 3.0, -2e-300}, {1e300, 0.1}});
+  const auto t = read_csv(path);
+  EXPECT_EQ(t.rows[0][0], 1.0 / 3.0);
+  EXPECT_EQ(t.rows[0][1], 1e300);
+  EXPECT_EQ(t.rows[1][0], -2e-300);
+}
+
+TEST(Dataset, SplitIsSeededAndComplete) {
+  Dataset d{torch::arange(100, torch::kFloat64).unsqueeze(1),
+            torch::zeros({100, 1}, torch::kFloat64),
+            {"x"},
+            {"y"}};
+  const auto a = split_dataset(d, 0.2, 0.1, 5), b = split_dataset(d, 0.2, 0.1, 5);
+  EXPECT_EQ(a.train.size(), 70);
+  EXPECT_EQ(a.validation.size(), 20);
+  EXPECT_EQ(a.test.size(), 10);
+  EXPECT_TRUE(torch::equal(a.train.x, b.train.x));
+  const auto all = torch::cat({a.train.x, a.validation.x, a.test.x}).squeeze(1);
+  EXPECT_TRUE(torch::equal(std::get<0>(all.sort()), torch::arange(100, torch::kFloat64)));
+  EXPECT_THROW(split_dataset(d, 0.6, 0.5, 1), std::invalid_argument);
+}
+
+TEST(Dataset, StandardizerRoundTrip) {
+  Dataset d{torch::randn({50, 2}, torch::kFloat64) * 3 + 1,
+            torch::randn({50, 1}, torch::kFloat64) * 10 - 4,
+            {"a", "b"},
+            {"y"}};
+  const auto s = Standardizer::fit(d);
+  const auto z = s.targets(d.y);
+  EXPECT_NEAR(z.mean().item<double>(), 0, 1e-12);
+  const auto back = s.targets_back({z, torch::ones_like(z)});
+  EXPECT_TRUE(torch::allclose(back.mean, d.y));
+  EXPECT_NEAR(back.var[0][0].item<double>(), std::pow(s.y_scale[0].item<double>(), 2), 1e-12);
+  const auto s2 = Standardizer::from_json(s.to_json());
+  EXPECT_TRUE(torch::equal(s2.x_scale, s.x_scale));
+}
+
+}  // namespace
+}  // namespace gsnn

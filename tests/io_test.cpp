@@ -1,0 +1,142 @@
+// Model files: safetensors and model round trips, refusal of damaged files,
+// and the thread-safe Predictor.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "gsnn/predictor.hpp"
+#include "io/model_file.hpp"
+#include "io/safetensors.hpp"
+#include "tasks/task.hpp"
+#include "test_util.hpp"
+#include "train/fit.hpp"
+
+namespace gsnn {
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+void write_all(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary) << bytes;
+}
+
+std::string load_error(const std::string& dir) {
+  try {
+    load_model(dir);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Safetensors, RoundTrip) {
+  test::TempDir dir;
+  const auto a = torch::randn({3, 4});
+  const auto b = torch::randn({5}, torch::kFloat64);
+  const auto c = torch::arange(6, torch::kInt64).reshape({2, 3});
+  write_safetensors(dir.file("t.safetensors"), {{"a", a}, {"b", b}, {"c", c}}, {{"k", "v"}});
+  const auto f = read_safetensors(dir.file("t.safetensors"));
+  EXPECT_TRUE(torch::equal(f.tensors.at("a"), a));
+  EXPECT_TRUE(torch::equal(f.tensors.at("b"), b));
+  EXPECT_TRUE(torch::equal(f.tensors.at("c"), c));
+  EXPECT_EQ(f.metadata.at("k"), "v");
+  // header length is 8-byte aligned, as the format recommends
+  const auto bytes = read_all(dir.file("t.safetensors"));
+  EXPECT_EQ(static_cast<unsigned char>(bytes[0]) % 8, 0);
+}
+
+class SavedModel : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto data = find_task("smooth2d").generate(3);
+    FitRequest r;
+    r.model = resolve_model("gsnn", {{"width", 8}, {"tau_schedule", "learned"}});
+    r.training.steps = 30;
+    r.training.progress = false;
+    model_ = fit_model(data.train, data.validation, r).model;
+    save_model(model_, dir_.file("m"));
+    points_ = data.test.x.slice(0, 0, 64);
+  }
+  test::TempDir dir_;
+  TrainedModel model_;
+  torch::Tensor points_;
+};
+
+TEST_F(SavedModel, RoundTripGivesIdenticalPredictions) {
+  const auto loaded = load_model(dir_.file("m"));
+  const auto a = model_.predict(points_), b = loaded.predict(points_);
+  EXPECT_TRUE(torch::equal(a.mean, b.mean));
+  EXPECT_TRUE(torch::equal(a.var, b.var));
+  EXPECT_EQ(loaded.inputs, model_.inputs);
+  EXPECT_EQ(loaded.spec.options, model_.spec.options);
+}
+
+TEST_F(SavedModel, TruncatedWeightsAreRefused) {
+  const auto path = dir_.file("m/weights.safetensors");
+  const auto bytes = read_all(path);
+  write_all(path, bytes.substr(0, bytes.size() - 10));
+  EXPECT_NE(load_error(dir_.file("m")).find("not a valid weights file"), std::string::npos);
+  write_all(path, bytes.substr(0, 5));
+  EXPECT_NE(load_error(dir_.file("m")).find("shorter than"), std::string::npos);
+}
+
+TEST_F(SavedModel, CorruptedHeaderIsRefused) {
+  const auto path = dir_.file("m/weights.safetensors");
+  auto bytes = read_all(path);
+  bytes[9] = '#';  // inside the JSON header
+  write_all(path, bytes);
+  EXPECT_NE(load_error(dir_.file("m")).find("not JSON"), std::string::npos);
+}
+
+TEST_F(SavedModel, WrongVersionIsRefused) {
+  const auto path = dir_.file("m/model.json");
+  auto j = nlohmann::json::parse(read_all(path));
+  j["format_version"] = 99;
+  write_all(path, j.dump());
+  EXPECT_NE(load_error(dir_.file("m")).find("format version 99 is not supported"),
+            std::string::npos);
+  write_all(path, "{ not json");
+  EXPECT_NE(load_error(dir_.file("m")).find("not valid JSON"), std::string::npos);
+}
+
+TEST_F(SavedModel, ShapeMismatchIsRefused) {
+  const auto path = dir_.file("m/model.json");
+  auto j = nlohmann::json::parse(read_all(path));
+  j["options"]["width"] = 9;  // weights were written for width 8
+  write_all(path, j.dump());
+  EXPECT_NE(load_error(dir_.file("m")).find("has shape"), std::string::npos);
+}
+
+TEST_F(SavedModel, PredictorIsThreadSafe) {
+  const auto p = Predictor::load(dir_.file("m"));
+  ASSERT_EQ(p.num_inputs(), 2u);
+  const auto x = points_.contiguous();
+  const size_t n = x.size(0);
+  std::vector<double> ref_mean(n), ref_std(n);
+  p.predict(x.data_ptr<double>(), n, ref_mean.data(), ref_std.data());
+  const auto expected = model_.predict(x);
+  EXPECT_NEAR(ref_mean[5], expected.mean[5][0].item<double>(), 1e-12);
+  EXPECT_NEAR(ref_std[5], expected.var[5][0].sqrt().item<double>(), 1e-12);
+
+  std::vector<std::thread> threads;
+  std::vector<int> mismatches(8, 0);
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<double> mean(n), std(n);
+      for (int rep = 0; rep < 20; ++rep) {
+        p.predict(x.data_ptr<double>(), n, mean.data(), std.data());
+        mismatches[t] += mean != ref_mean || std != ref_std;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int t = 0; t < 8; ++t) EXPECT_EQ(mismatches[t], 0);
+  EXPECT_THROW(Predictor::load(dir_.file("nowhere")), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace gsnn
