@@ -16,7 +16,7 @@ namespace {
 
 struct DemoArgs {
   std::string out = "gsnn-demo.json";
-  int64_t steps = 3000;
+  int64_t steps = 10000;
   int64_t depth = 2, width = 32;
   uint64_t seed = 0, data_seed = 1;
   std::vector<std::string> tasks = {"smooth2d", "noisy-sine"};

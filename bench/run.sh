@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Times a training step of gsnn's models in C++ (Google Benchmark, median of
+# repetitions) and of the same models in Python PyTorch, in one run, and
+# writes the table with the ratios to docs/benchmarks.md.
+# usage: bench/run.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build}
+[ -x "$build/bench/bench_train_step" ] || { echo "build first: scripts/build.sh"; exit 1; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$build/bench/bench_train_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
+  --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/cpp.json"
+/usr/bin/python3 bench/train_step.py 3 > "$tmp/py.json"
+# The same Python run with the allocator thresholds gsnn sets in init_runtime
+# (glibc tunables through the environment), to separate allocator from engine.
+MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 \
+  /usr/bin/python3 bench/train_step.py 3 > "$tmp/py_tuned.json"
+/usr/bin/python3 - "$tmp/cpp.json" "$tmp/py.json" "$tmp/py_tuned.json" "$(nproc)" <<'PY' > docs/benchmarks.md
+import json, sys, datetime, platform
+cpp = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        cpp[b["run_name"].split("/")[1]] = b["real_time"]
+py = json.load(open(sys.argv[2]))
+tuned = json.load(open(sys.argv[3]))
+print("# Benchmarks\n")
+print("One full-batch Adam training step (forward, backward, update): 2 -> 64 -> 64 -> 1,")
+print("batch 1024, float32, one intra-op thread. gsnn (C++, LibTorch) against the same")
+print("models written in Python PyTorch (Debian's python3-torch, the same LibTorch), in one run.")
+print("Median milliseconds per step; ratio < 1 means gsnn is faster.")
+print("'PyTorch + malloc' runs Python with the glibc allocator thresholds gsnn sets at start-up")
+print("(MALLOC_MMAP_THRESHOLD_=64 MiB, MALLOC_TRIM_THRESHOLD_=256 MiB).\n")
+print(f"Command: `bench/run.sh` ({datetime.date.today()}, {platform.processor() or platform.machine()}, {sys.argv[4]} cores)\n")
+print("| model | gsnn C++ (ms) | PyTorch (ms) | ratio | PyTorch + malloc (ms) | ratio |")
+print("| --- | ---: | ---: | ---: | ---: | ---: |")
+for name in py:
+    c, p, t = cpp[name], py[name], tuned[name]
+    print(f"| {name} | {c:.3f} | {p:.3f} | {c/p:.2f} | {t:.3f} | {c/t:.2f} |")
+PY
+cat docs/benchmarks.md

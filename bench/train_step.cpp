@@ -1,0 +1,40 @@
+// Time of one full-batch Adam training step (forward, backward, update) of
+// the GSNN and the MLP, at the size the DESIGN measurements use:
+// 2 -> 64 -> 64 -> 1, batch 1024, float32, one thread. bench/run.sh runs
+// this next to bench/train_step.py (the same models in Python PyTorch).
+#include <benchmark/benchmark.h>
+
+#include "core/runtime.hpp"
+#include "nn/registry.hpp"
+#include "train/loss.hpp"
+
+namespace {
+
+void train_step(benchmark::State& state, const std::string& model, const std::string& loss) {
+  gsnn::init_runtime({1, true});
+  torch::manual_seed(0);
+  gsnn::Regressor r(gsnn::build_model(gsnn::resolve_model(model, {{"width", 64}}), 2, 1), 0.1);
+  torch::optim::Adam opt(r->parameters(), torch::optim::AdamOptions(1e-3));
+  const auto x = torch::rand({1024, 2}) * 2 - 1;
+  const auto y = torch::sin(3 * x.select(1, 0)).unsqueeze(1);
+  const auto kind = gsnn::parse_loss(loss);
+  for (auto _ : state) {
+    opt.zero_grad();
+    auto l = gsnn::loss_value(kind, r->forward(x), y);
+    l.backward();
+    opt.step();
+    benchmark::DoNotOptimize(l.data_ptr());
+  }
+}
+
+}  // namespace
+
+BENCHMARK_CAPTURE(train_step, gsnn_tanh_mse, std::string("gsnn"), std::string("mse"))
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(train_step, gsnn_tanh_nll, std::string("gsnn"), std::string("nll"))
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(train_step, mlp_relu_mse, std::string("mlp-relu"), std::string("mse"))
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(train_step, mlp_tanh_mse, std::string("mlp-tanh"), std::string("mse"))
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_MAIN();

@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""The peer of bench/train_step.cpp: the same models, loss and Adam step in
+Python PyTorch (Debian's python3-torch), timed the same way. Prints JSON
+{name: median milliseconds}."""
+import json
+import math
+import sys
+import time
+
+import numpy as np
+import torch
+
+torch.set_num_threads(1)
+torch.manual_seed(0)
+
+GL_NODES, GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
+GL_NODES = torch.tensor((GL_NODES + 1) / 2, dtype=torch.float32)
+GL_WEIGHTS = torch.tensor(GL_WEIGHTS / 2, dtype=torch.float32)
+C = math.sqrt(math.pi) / 2  # tanh(z) ~ erf(C z), as in gsnn
+
+
+def probit_variance(m, v):
+    a2 = (m * m / (1 + v)).unsqueeze(-1)
+    upper = torch.asin(v / (1 + v)).unsqueeze(-1)
+    integrand = torch.exp(-a2 / (1 + torch.sin(upper * GL_NODES)))
+    return (upper * integrand * GL_WEIGHTS).sum(-1) / (2 * math.pi)
+
+
+class Gsnn(torch.nn.Module):
+    def __init__(self, width=64, depth=2, tau=0.5):
+        super().__init__()
+        dims = [2] + [width] * depth
+        self.hidden = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in zip(dims, dims[1:]))
+        self.readout = torch.nn.Linear(width, 1)
+        self.tau2 = tau * tau
+        self.noise_rho = torch.nn.Parameter(torch.zeros(1))
+
+    @staticmethod
+    def gauss_linear(layer, m, v):
+        return layer(m), v @ (layer.weight * layer.weight).t()
+
+    def forward(self, x):
+        m, v = x, torch.zeros_like(x)
+        for layer in self.hidden:
+            m, v = self.gauss_linear(layer, m, v)
+            v = v + self.tau2
+            m, v = torch.erf(C * m / torch.sqrt(1 + 2 * C * C * v)), 4 * probit_variance(
+                math.sqrt(2) * C * m, 2 * C * C * v)
+        m, v = self.gauss_linear(self.readout, m, v)
+        noise = torch.nn.functional.softplus(self.noise_rho)
+        return m, v + noise * noise
+
+
+class Mlp(torch.nn.Module):
+    def __init__(self, act, width=64, depth=2):
+        super().__init__()
+        dims = [2] + [width] * depth
+        layers = []
+        for a, b in zip(dims, dims[1:]):
+            layers += [torch.nn.Linear(a, b), act()]
+        self.net = torch.nn.Sequential(*layers, torch.nn.Linear(width, 1))
+        self.noise_rho = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        m = self.net(x)
+        noise = torch.nn.functional.softplus(self.noise_rho)
+        return m, torch.zeros_like(m) + noise * noise
+
+
+def loss_fn(kind, m, v, y):
+    if kind == "mse":
+        return ((y - m) ** 2).mean()
+    return (0.5 * torch.log(2 * math.pi * v) + 0.5 * (y - m) ** 2 / v).mean()
+
+
+def time_step(model, kind, seconds=2.0):
+    x = torch.rand(1024, 2) * 2 - 1
+    y = torch.sin(3 * x[:, :1])
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(kind, *model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(20):
+        step()
+    times = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
+if __name__ == "__main__":
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
+    out = {
+        "gsnn_tanh_mse": time_step(Gsnn(), "mse", seconds),
+        "gsnn_tanh_nll": time_step(Gsnn(), "nll", seconds),
+        "mlp_relu_mse": time_step(Mlp(torch.nn.ReLU), "mse", seconds),
+        "mlp_tanh_mse": time_step(Mlp(torch.nn.Tanh), "mse", seconds),
+    }
+    print(json.dumps(out))
