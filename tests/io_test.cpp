@@ -59,7 +59,7 @@ class SavedModel : public ::testing::Test {
     r.training.progress = false;
     model_ = fit_model(data.train, data.validation, r).model;
     save_model(model_, dir_.file("m"));
-    points_ = data.test.x.slice(0, 0, 64);
+    points_ = data.find("test")->x.slice(0, 0, 64);
   }
   test::TempDir dir_;
   TrainedModel model_;

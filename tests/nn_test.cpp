@@ -125,8 +125,8 @@ double smooth2d_test_mse(const std::string& model) {
   r.training.steps = 600;
   r.training.progress = false;
   auto fit = fit_model(data.train, data.validation, r);
-  const auto pred = fit.model.predict(data.test.x);
-  return (pred.mean - data.test.y).pow(2).mean().item<double>();
+  const auto pred = fit.model.predict(data.find("test")->x);
+  return (pred.mean - data.find("test")->y).pow(2).mean().item<double>();
 }
 
 TEST(Learning, GsnnFitsSmooth2d) { EXPECT_LT(smooth2d_test_mse("gsnn"), 5e-3); }

@@ -98,7 +98,7 @@ TEST(Trainer, NllLearnsTheNoiseLevel) {
   req.training = quiet(1500);
   req.training.loss = "nll";
   auto fit = fit_model(data.train, data.validation, req);
-  const auto pred = fit.model.predict(data.test.x);
+  const auto pred = fit.model.predict(data.find("test")->x);
   const double mean_std = pred.var.sqrt().mean().item<double>();
   EXPECT_GT(mean_std, 0.35);  // true noise std: 0.5; overfitting biases it low
   EXPECT_LT(mean_std, 0.65);

@@ -49,7 +49,8 @@ void run_demo(const DemoArgs& a) {
                                fmt::format("{} {}", task_name, model_name));
       const auto& m = outcome.model;
       const auto train = evaluate_prediction(m.predict(data.train.x), data.train.y);
-      const auto test = evaluate_prediction(m.predict(data.test.x), data.test.y);
+      const auto& test_set = data.evaluation.front().data;
+      const auto test = evaluate_prediction(m.predict(test_set.x), test_set.y);
       nlohmann::json entry = {{"task", task_name},
                               {"model", model_name},
                               {"family", m.spec.family},
@@ -62,9 +63,8 @@ void run_demo(const DemoArgs& a) {
                               {"train", train.to_json()},
                               {"test", test.to_json()}};
       double ood_mse = NAN, ood_std = NAN;
-      if (data.out_of_domain) {
-        const auto ood =
-            evaluate_prediction(m.predict(data.out_of_domain->x), data.out_of_domain->y);
+      if (const auto* ood_set = data.find("out_of_domain")) {
+        const auto ood = evaluate_prediction(m.predict(ood_set->x), ood_set->y);
         entry["out_of_domain"] = ood.to_json();
         ood_mse = ood.mse;
         ood_std = ood.mean_std;

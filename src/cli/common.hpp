@@ -27,5 +27,7 @@ void add_fit_command(CLI::App& app);
 void add_predict_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_catalog_commands(CLI::App& app);  // `gsnn tasks`, `gsnn models`
+void add_run_command(CLI::App& app);
+void add_report_command(CLI::App& app);
 
 }  // namespace gsnn::cli

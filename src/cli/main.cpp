@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   gsnn::cli::add_fit_command(app);
   gsnn::cli::add_predict_command(app);
   gsnn::cli::add_demo_command(app);
+  gsnn::cli::add_run_command(app);
+  gsnn::cli::add_report_command(app);
   gsnn::cli::add_catalog_commands(app);
   try {
     app.parse(argc, argv);

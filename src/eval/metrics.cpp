@@ -1,14 +1,34 @@
-// evaluate_prediction.
+// evaluate_prediction and measure_smoothness.
 #include "eval/metrics.hpp"
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 namespace gsnn {
 
 nlohmann::json Metrics::to_json() const {
-  return {{"mse", mse}, {"rmse", rmse},         {"max_error", max_error},
-          {"nll", nll}, {"mean_std", mean_std}, {"coverage95", coverage95}};
+  return {{"mse", mse},
+          {"rmse", rmse},
+          {"relative_l2", relative_l2},
+          {"max_error", max_error},
+          {"nll", nll},
+          {"mean_std", mean_std},
+          {"coverage50", coverage50},
+          {"coverage90", coverage90},
+          {"coverage95", coverage95},
+          {"calibration_error", calibration_error},
+          {"coverage_curve", coverage_curve}};
+}
+
+nlohmann::json Smoothness::to_json() const {
+  return {{"second_difference", second_difference}, {"lipschitz", lipschitz}};
+}
+
+std::vector<double> calibration_levels() {
+  std::vector<double> levels;
+  for (int i = 1; i <= 19; ++i) levels.push_back(0.05 * i);
+  return levels;
 }
 
 Metrics evaluate_prediction(const Moments& prediction, const torch::Tensor& target) {
@@ -21,11 +41,67 @@ Metrics evaluate_prediction(const Moments& prediction, const torch::Tensor& targ
   Metrics m;
   m.mse = err.pow(2).mean().item<double>();
   m.rmse = std::sqrt(m.mse);
+  m.relative_l2 = (err.norm() / y.norm().clamp_min(1e-300)).item<double>();
   m.max_error = err.abs().max().item<double>();
   m.nll = (0.5 * torch::log(2 * M_PI * var) + 0.5 * err.pow(2) / var).mean().item<double>();
   m.mean_std = std.mean().item<double>();
-  m.coverage95 = (err.abs() <= 1.959963984540054 * std).to(torch::kFloat64).mean().item<double>();
+  // |err| / std <= z_p, z_p = Phi^{-1}((1 + p) / 2) = sqrt(2) erfinv(p)
+  const auto z = (err.abs() / std).flatten();
+  auto coverage = [&](double p) {
+    const double zp =
+        std::sqrt(2.0) * torch::erfinv(torch::tensor(p, torch::kFloat64)).item<double>();
+    return (z <= zp).to(torch::kFloat64).mean().item<double>();
+  };
+  for (double p : calibration_levels()) {
+    const double c = coverage(p);
+    m.coverage_curve.push_back(c);
+    m.calibration_error += std::abs(c - p) / 19.0;
+  }
+  m.coverage50 = coverage(0.5);
+  m.coverage90 = coverage(0.9);
+  m.coverage95 = coverage(0.95);
   return m;
+}
+
+torch::Tensor regular_grid(const std::vector<std::pair<double, double>>& box, int64_t points) {
+  std::vector<torch::Tensor> axes;
+  for (const auto& [lo, hi] : box) axes.push_back(torch::linspace(lo, hi, points, torch::kFloat64));
+  auto mesh = torch::meshgrid(axes, "xy");
+  std::vector<torch::Tensor> cols;
+  for (auto& g : mesh) cols.push_back(g.flatten());
+  return torch::stack(cols, 1);
+}
+
+Smoothness measure_smoothness(const std::function<torch::Tensor(const torch::Tensor&)>& f,
+                              const std::vector<std::pair<double, double>>& box) {
+  const auto d = static_cast<int64_t>(box.size());
+  if (d < 1) throw std::invalid_argument("measure_smoothness: empty box");
+  const int64_t points = d == 1 ? 1001 : d == 2 ? 101 : 21;
+  const auto grid = regular_grid(box, points);
+  // values on the grid as a d-dimensional array (+ output axis)
+  std::vector<int64_t> shape(d, points);
+  auto values = f(grid).to(torch::kFloat64);
+  const auto outputs = values.size(1);
+  shape.push_back(outputs);
+  // meshgrid "xy" puts axis 1 first in memory for d >= 2: reshape accordingly
+  std::vector<int64_t> dims = shape;
+  if (d >= 2) std::swap(dims[0], dims[1]);
+  values = values.reshape(dims);
+  Smoothness s;
+  double second = 0;
+  for (int64_t axis = 0; axis < d; ++axis) {
+    const int64_t dim = d >= 2 && axis < 2 ? 1 - axis : axis;  // tensor dim of input axis
+    const double h = (box[axis].second - box[axis].first) / (points - 1);
+    if (h <= 0) continue;
+    const auto n = values.size(dim);
+    const auto a = values.narrow(dim, 0, n - 2), b = values.narrow(dim, 1, n - 2),
+               c = values.narrow(dim, 2, n - 2);
+    second += ((a - 2 * b + c) / (h * h)).pow(2).mean().item<double>() / d;
+    const auto slope = (values.narrow(dim, 1, n - 1) - values.narrow(dim, 0, n - 1)).abs() / h;
+    s.lipschitz = std::max(s.lipschitz, slope.max().item<double>());
+  }
+  s.second_difference = second;
+  return s;
 }
 
 }  // namespace gsnn

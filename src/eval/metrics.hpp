@@ -1,7 +1,11 @@
-// Accuracy and calibration of a predictive Gaussian against targets.
+// Accuracy, calibration and smoothness of a predictive Gaussian.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+
+#include <functional>
+#include <utility>
+#include <vector>
 
 #include "moments/moments.hpp"
 
@@ -10,14 +14,35 @@ namespace gsnn {
 struct Metrics {
   double mse = 0;
   double rmse = 0;
+  double relative_l2 = 0;  // ||y - mean||_2 / ||y||_2 over all values
   double max_error = 0;
-  double nll = 0;         // mean Gaussian negative log-likelihood
-  double mean_std = 0;    // mean predictive standard deviation
-  double coverage95 = 0;  // fraction of targets inside mean +- 1.96 std
+  double nll = 0;                                         // mean Gaussian negative log-likelihood
+  double mean_std = 0;                                    // mean predictive standard deviation
+  double coverage50 = 0, coverage90 = 0, coverage95 = 0;  // fraction inside the central interval
+  // mean |empirical - nominal| coverage of central intervals at 5%, 10%, ..., 95%
+  double calibration_error = 0;
+  std::vector<double> coverage_curve;  // empirical coverage at those 19 levels
   nlohmann::json to_json() const;
 };
 
+// Nominal levels of the coverage curve: 0.05, 0.10, ..., 0.95.
+std::vector<double> calibration_levels();
+
 // prediction and target in the same (raw) units, shapes [n, k].
 Metrics evaluate_prediction(const Moments& prediction, const torch::Tensor& target);
+
+struct Smoothness {
+  double second_difference = 0;  // mean over grid and axes of ((f(x+h) - 2f(x) + f(x-h)) / h^2)^2
+  double lipschitz = 0;          // max |f(a) - f(b)| / |a - b| over neighbouring grid points
+  nlohmann::json to_json() const;
+};
+
+// Smoothness of the mean function `f` ([n, d] -> [n, k]) on a regular grid over
+// `box` (per input: lo, hi): 1001 points in 1D, 101^2 in 2D, 21^d above.
+Smoothness measure_smoothness(const std::function<torch::Tensor(const torch::Tensor&)>& f,
+                              const std::vector<std::pair<double, double>>& box);
+
+// The regular grid used above: [prod(points), d], first axis fastest.
+torch::Tensor regular_grid(const std::vector<std::pair<double, double>>& box, int64_t points);
 
 }  // namespace gsnn

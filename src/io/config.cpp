@@ -9,16 +9,24 @@
 namespace gsnn {
 namespace {
 
-nlohmann::json convert(const toml::node& node, const std::string& path, const std::string& key) {
+nlohmann::json convert(const toml::node& node, const std::string& path, const std::string& key,
+                       SourceLines* lines) {
+  if (lines && !key.empty()) (*lines)[key] = static_cast<int64_t>(node.source().begin.line);
+  const std::string prefix = key.empty() ? "" : key + ".";
   if (auto t = node.as_table()) {
     nlohmann::json out = nlohmann::json::object();
-    for (const auto& [k, v] : *t)
-      out[std::string(k.str())] = convert(v, path, std::string(k.str()));
+    for (const auto& [k, v] : *t) {
+      const std::string name(k.str());
+      out[name] = convert(v, path, prefix + name, lines);
+      if (lines)  // the key's own line, rather than its value's
+        (*lines)[prefix + name] = static_cast<int64_t>(k.source().begin.line);
+    }
     return out;
   }
   if (auto a = node.as_array()) {
     nlohmann::json out = nlohmann::json::array();
-    for (const auto& v : *a) out.push_back(convert(v, path, key));
+    for (size_t i = 0; i < a->size(); ++i)
+      out.push_back(convert(*a->get(i), path, key + "[" + std::to_string(i) + "]", lines));
     return out;
   }
   if (auto v = node.as_integer()) return v->get();
@@ -32,7 +40,7 @@ nlohmann::json convert(const toml::node& node, const std::string& path, const st
 
 }  // namespace
 
-nlohmann::json read_toml(const std::string& path) {
+nlohmann::json read_toml(const std::string& path, SourceLines* lines) {
   toml::table table;
   try {
     table = toml::parse_file(path);
@@ -41,7 +49,19 @@ nlohmann::json read_toml(const std::string& path) {
     throw std::runtime_error(
         fmt::format("{}:{}:{}: {}", path, src.begin.line, src.begin.column, e.description()));
   }
-  return convert(table, path, "");
+  return convert(table, path, "", lines);
+}
+
+std::string source_location(const std::string& file, const SourceLines& lines,
+                            const std::string& key_path) {
+  std::string key = key_path;
+  while (!key.empty()) {
+    auto it = lines.find(key);
+    if (it != lines.end() && it->second > 0) return fmt::format("{}:{}: ", file, it->second);
+    const auto cut = key.find_last_of(".[");
+    key = cut == std::string::npos ? "" : key.substr(0, cut);
+  }
+  return file + ": ";
 }
 
 std::pair<std::string, nlohmann::json> parse_assignment(const std::string& text) {

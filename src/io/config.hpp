@@ -4,13 +4,22 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 
 namespace gsnn {
 
+// Source line of every key, by path: "training.steps", "model[1].options.depth".
+using SourceLines = std::map<std::string, int64_t>;
+
 // Parses a TOML file; throws std::runtime_error("file:line:col: ...") on
 // syntax errors. Dates and times are rejected (no gsnn option uses them).
-nlohmann::json read_toml(const std::string& path);
+// With `lines`, records where each key was written.
+nlohmann::json read_toml(const std::string& path, SourceLines* lines = nullptr);
+
+// "file:line: " for a key path, falling back to its closest recorded parent.
+std::string source_location(const std::string& file, const SourceLines& lines,
+                            const std::string& key_path);
 
 // "key=value" from the command line: value parsed as JSON when it is a
 // number, boolean or quoted string, else kept as a bare string.

@@ -116,8 +116,7 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
     if (!spec) {
       std::string known;
       for (const auto& s : specs) known += (known.empty() ? "" : ", ") + s.name;
-      throw std::invalid_argument(
-          fmt::format("{}: unknown option '{}' (known: {})", what, key, known));
+      throw OptionError(key, fmt::format("{}: unknown option '{}' (known: {})", what, key, known));
     }
     const auto& d = spec->default_value;
     const bool ok = (d.is_boolean() && value.is_boolean()) ||
@@ -125,11 +124,11 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
                     (d.is_number_float() && value.is_number()) ||
                     (d.is_string() && value.is_string());
     if (!ok)
-      throw std::invalid_argument(fmt::format("{}: option '{}' must be {}, got {}", what, key,
-                                              type_name(d), type_name(value)));
+      throw OptionError(key, fmt::format("{}: option '{}' must be {}, got {}", what, key,
+                                         type_name(d), type_name(value)));
     if (value.is_number() && value.get<double>() < spec->min)
-      throw std::invalid_argument(
-          fmt::format("{}: option '{}' must be >= {}, got {}", what, key, spec->min, value.dump()));
+      throw OptionError(key, fmt::format("{}: option '{}' must be >= {}, got {}", what, key,
+                                         spec->min, value.dump()));
     if (value.is_string() && !spec->choices.empty()) {
       bool found = false;
       std::string known;
@@ -138,8 +137,8 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
         known += (known.empty() ? "" : ", ") + c;
       }
       if (!found)
-        throw std::invalid_argument(fmt::format("{}: option '{}' is {}, expected one of: {}", what,
-                                                key, value.dump(), known));
+        throw OptionError(key, fmt::format("{}: option '{}' is {}, expected one of: {}", what, key,
+                                           value.dump(), known));
     }
     out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
   }

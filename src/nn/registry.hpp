@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <limits>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -51,7 +52,15 @@ const ModelFamily& find_family(const std::string& name);  // throws std::invalid
 ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options);
 ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs);
 
-// Validates `options` against `specs` (shared with tasks and trainers).
+// A bad option: `key` names it so that callers can point at its source line.
+struct OptionError : std::invalid_argument {
+  OptionError(const std::string& key, const std::string& message)
+      : std::invalid_argument(message), key(key) {}
+  std::string key;
+};
+
+// Validates `options` against `specs` (shared with tasks and trainers);
+// throws OptionError.
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
                                const nlohmann::json& options);
 

@@ -1,6 +1,8 @@
 // The registry of built-in tasks and their generators.
 #include "tasks/task.hpp"
 
+#include "data/csv.hpp"
+
 #include <fmt/format.h>
 
 #include <cmath>
@@ -38,7 +40,8 @@ TaskData smooth2d(uint64_t seed) {
   TaskData d;
   d.train = sample(256, 2, uniform, f, {"x1", "x2"});
   d.validation = sample(64, 2, uniform, f, {"x1", "x2"});
-  d.test = sample(2500, 2, grid, f, {"x1", "x2"});
+  d.evaluation = {{"test", sample(2500, 2, grid, f, {"x1", "x2"})}};
+  d.domain = {{-1, 1}, {-1, 1}};
   return d;
 }
 
@@ -56,12 +59,41 @@ TaskData noisy_sine(uint64_t seed) {
   TaskData d;
   d.train = sample(200, 1, inside, f, {"x"});
   d.validation = sample(50, 1, inside, f, {"x"});
-  d.test = sample(500, 1, inside, f, {"x"});
-  d.out_of_domain = sample(500, 1, outside, f, {"x"});
+  d.evaluation = {{"test", sample(500, 1, inside, f, {"x"})},
+                  {"out_of_domain", sample(500, 1, outside, f, {"x"})}};
+  d.domain = {{-3 * M_PI, 3 * M_PI}};
   return d;
 }
 
 }  // namespace
+
+const Dataset* TaskData::find(const std::string& name) const {
+  for (const auto& e : evaluation)
+    if (e.name == name) return &e.data;
+  return nullptr;
+}
+
+Task csv_task(const std::string& name, const std::string& path,
+              const std::vector<std::string>& inputs, const std::vector<std::string>& targets,
+              double validation_fraction, double test_fraction, const std::string& loss) {
+  Task t;
+  t.name = name;
+  t.summary = "CSV file " + path;
+  t.loss = loss;
+  t.generate = [=](uint64_t seed) {
+    const auto all = select_columns(read_csv(path), path, inputs, targets);
+    const auto split = split_dataset(all, validation_fraction, test_fraction, seed);
+    TaskData d;
+    d.train = split.train;
+    d.validation = split.validation;
+    d.evaluation = {{"test", split.test.size() > 0 ? split.test : split.validation}};
+    const auto lo = std::get<0>(all.x.min(0)), hi = std::get<0>(all.x.max(0));
+    for (int64_t i = 0; i < all.x.size(1); ++i)
+      d.domain.emplace_back(lo[i].item<double>(), hi[i].item<double>());
+    return d;
+  };
+  return t;
+}
 
 const std::vector<Task>& builtin_tasks() {
   static const std::vector<Task> tasks = {

@@ -3,7 +3,6 @@
 #pragma once
 
 #include <functional>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,10 +10,19 @@
 
 namespace gsnn {
 
+struct NamedSet {
+  std::string name;
+  Dataset data;
+};
+
 struct TaskData {
-  Dataset train, validation, test;       // test: in-domain
-  std::optional<Dataset> out_of_domain;  // where the task defines one
-  int64_t input_dim() const { return train.x.size(1); }
+  Dataset train, validation;
+  // Evaluation sets: "test" (in-domain) first, then the regions the task
+  // defines, e.g. "out_of_domain", "inside_hull", "outside_hull".
+  std::vector<NamedSet> evaluation;
+  // Input box covering every evaluation set: plots and smoothness measures.
+  std::vector<std::pair<double, double>> domain;
+  const Dataset* find(const std::string& name) const;  // nullptr if absent
 };
 
 struct Task {
@@ -23,6 +31,12 @@ struct Task {
   std::string loss;     // default training loss: "mse" or "nll"
   std::function<TaskData(uint64_t data_seed)> generate;
 };
+
+// A task over a user's CSV file: rows split with `split_seed` (the data seed
+// of an experiment), domain = bounding box of the inputs.
+Task csv_task(const std::string& name, const std::string& path,
+              const std::vector<std::string>& inputs, const std::vector<std::string>& targets,
+              double validation_fraction, double test_fraction, const std::string& loss);
 
 const std::vector<Task>& builtin_tasks();
 const Task& find_task(const std::string& name);  // throws std::invalid_argument

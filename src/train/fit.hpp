@@ -1,5 +1,5 @@
-// One call from data to a trained, standardised model: fit the scaler,
-// build the model through the registry, train, and record how.
+// From data to a trained, standardised model: fit the scaler, build the
+// model through the registry, train, and record how.
 #pragma once
 
 #include <string>
@@ -22,7 +22,17 @@ struct FitOutcome {
   TrainResult result;
 };
 
-// validation may be empty (size 0).
+// A fresh model for `train`: scaler fitted on it, weights initialised with
+// the training seed, on the requested device and dtype.
+TrainedModel prepare_model(const Dataset& train, const FitRequest& request);
+
+// Trains `model` (fresh, or loaded from a checkpoint with hooks.resume) and
+// records the training in model.training. validation may be empty.
+TrainResult train_model(TrainedModel& model, const Dataset& train, const Dataset& validation,
+                        const FitRequest& request, const std::string& label = "train",
+                        const TrainHooks& hooks = {});
+
+// prepare_model + train_model.
 FitOutcome fit_model(const Dataset& train, const Dataset& validation, const FitRequest& request,
                      const std::string& label = "train");
 

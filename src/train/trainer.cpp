@@ -108,10 +108,50 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
 
 }  // namespace
 
+namespace {
+
+template <class ParamState>
+void export_adam(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params,
+                 TrainState& s) {
+  s.exp_avg.clear();
+  s.exp_avg_sq.clear();
+  s.adam_steps.clear();
+  for (const auto& p : params) {
+    auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    if (it == opt.state().end()) {
+      s.exp_avg.push_back(torch::zeros_like(p));
+      s.exp_avg_sq.push_back(torch::zeros_like(p));
+      s.adam_steps.push_back(0);
+      continue;
+    }
+    const auto& st = static_cast<const ParamState&>(*it->second);
+    s.exp_avg.push_back(st.exp_avg().clone());
+    s.exp_avg_sq.push_back(st.exp_avg_sq().clone());
+    s.adam_steps.push_back(st.step());
+  }
+}
+
+template <class ParamState>
+void import_adam(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params,
+                 const TrainState& s) {
+  if (s.exp_avg.size() != params.size())
+    throw std::runtime_error("checkpoint: optimiser state does not match the model");
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (s.adam_steps[i] == 0) continue;
+    auto st = std::make_unique<ParamState>();
+    st->step(s.adam_steps[i]);
+    st->exp_avg(s.exp_avg[i].to(params[i].options()).clone());
+    st->exp_avg_sq(s.exp_avg_sq[i].to(params[i].options()).clone());
+    opt.state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(st);
+  }
+}
+
+}  // namespace
+
 TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
                             const torch::Tensor& y_train, const torch::Tensor& x_validation,
                             const torch::Tensor& y_validation, const TrainOptions& options,
-                            const std::string& label) {
+                            const std::string& label, const TrainHooks& hooks) {
   const auto& o = options;
   if (o.steps < 1) throw std::invalid_argument("training: steps must be >= 1");
   if (o.optimizer == "lbfgs" && o.batch_size > 0)
@@ -132,8 +172,10 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
 
   TrainResult result;
   const auto start = std::chrono::steady_clock::now();
+  double seconds_before = 0;  // from a resumed checkpoint
   auto seconds = [&] {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return seconds_before +
+           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   Snapshot kept = take_snapshot(*model);  // best validation, else last finite
   result.best_validation = std::numeric_limits<double>::infinity();
@@ -141,8 +183,47 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
   Progress progress(label, o.steps, o.progress);
   torch::Tensor order;
   int64_t cursor = n;
+  const bool adam_like = o.optimizer == "adam" || o.optimizer == "adamw";
+  int64_t first_step = 1;
 
-  for (int64_t step = 1; step <= o.steps; ++step) {
+  if (hooks.resume) {
+    const auto& r = *hooks.resume;
+    first_step = r.step + 1;
+    result.curve = r.curve;
+    result.best_validation = r.best_validation;
+    result.best_step = r.best_step;
+    result.steps_run = r.step;
+    checks_without_improvement = r.checks_without_improvement;
+    seconds_before = r.seconds;
+    kept.clear();
+    for (const auto& t : r.kept) kept.push_back(t.to(params.front().options()));
+    if (o.optimizer == "adam") import_adam<torch::optim::AdamParamState>(*optimizer, params, r);
+    if (o.optimizer == "adamw") import_adam<torch::optim::AdamWParamState>(*optimizer, params, r);
+    if (r.batch_order.defined()) order = r.batch_order;
+    cursor = r.batch_order.defined() ? r.batch_cursor : n;
+    if (r.rng_state.defined()) {
+      at::Generator generator = torch::globalContext().defaultGenerator(torch::kCPU);
+      generator.set_state(r.rng_state);
+    }
+  }
+  auto checkpoint = [&](int64_t step) {
+    TrainState s;
+    s.step = step;
+    s.curve = result.curve;
+    s.best_validation = result.best_validation;
+    s.best_step = result.best_step;
+    s.checks_without_improvement = checks_without_improvement;
+    s.seconds = seconds();
+    s.kept = kept;
+    if (o.optimizer == "adam") export_adam<torch::optim::AdamParamState>(*optimizer, params, s);
+    if (o.optimizer == "adamw") export_adam<torch::optim::AdamWParamState>(*optimizer, params, s);
+    s.batch_order = order;
+    s.batch_cursor = cursor;
+    s.rng_state = torch::globalContext().defaultGenerator(torch::kCPU).get_state();
+    hooks.on_checkpoint(s);
+  };
+
+  for (int64_t step = first_step; step <= o.steps; ++step) {
     const double lr = scheduled_lr(o, step - 1);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
 
@@ -208,6 +289,9 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
         break;
       }
     }
+    if (adam_like && hooks.checkpoint_every > 0 && hooks.on_checkpoint &&
+        step % hooks.checkpoint_every == 0 && step < o.steps)
+      checkpoint(step);
   }
   if (result.stop_reason.empty()) result.stop_reason = "completed";
   if (!result.diverged && has_validation) restore_snapshot(*model, kept);

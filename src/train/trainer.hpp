@@ -6,6 +6,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -54,6 +56,29 @@ struct TrainResult {
   double seconds = 0;
 };
 
+// Everything besides the model's weights that training needs to continue
+// exactly where it stopped (adam and adamw; lbfgs restarts).
+struct TrainState {
+  int64_t step = 0;  // steps done
+  std::vector<CurvePoint> curve;
+  double best_validation = 0;
+  int64_t best_step = 0;
+  int64_t checks_without_improvement = 0;
+  double seconds = 0;
+  std::vector<torch::Tensor> kept;  // the weights that will be kept (best validation)
+  std::vector<torch::Tensor> exp_avg, exp_avg_sq;  // Adam moments, per parameter
+  std::vector<int64_t> adam_steps;
+  torch::Tensor batch_order;  // current mini-batch permutation (undefined: full batch)
+  int64_t batch_cursor = 0;
+  torch::Tensor rng_state;  // CPU generator state
+};
+
+struct TrainHooks {
+  int64_t checkpoint_every = 0;  // steps between on_checkpoint calls, 0 = never
+  std::function<void(const TrainState&)> on_checkpoint;
+  const TrainState* resume = nullptr;  // continue from here (weights already loaded)
+};
+
 // Trains in place on standardised tensors already on the model's device and
 // dtype. Validation tensors may be undefined. With the mse loss, the output
 // noise is afterwards set by moment matching on the validation residuals
@@ -61,6 +86,6 @@ struct TrainResult {
 TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
                             const torch::Tensor& y_train, const torch::Tensor& x_validation,
                             const torch::Tensor& y_validation, const TrainOptions& options,
-                            const std::string& label = "train");
+                            const std::string& label = "train", const TrainHooks& hooks = {});
 
 }  // namespace gsnn

@@ -1,0 +1,281 @@
+// run_experiment: sizing, skipping, checkpoints, evaluation, result files.
+#include "experiment/runner.hpp"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "data/csv.hpp"
+#include "eval/metrics.hpp"
+#include "gsnn/version.hpp"
+#include "io/safetensors.hpp"
+#include "train/fit.hpp"
+
+namespace gsnn {
+namespace fs = std::filesystem;
+namespace {
+
+std::string safe_name(const std::string& s) {
+  std::string out;
+  for (char c : s)
+    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '=' ||
+                   c == ',' || c == '_'
+               ? c
+               : '_';
+  return out;
+}
+
+nlohmann::json read_json(const fs::path& path) {
+  std::ifstream in(path);
+  if (!in) return nullptr;
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception&) {
+    return nullptr;  // a damaged file is treated as absent and rewritten
+  }
+}
+
+nlohmann::json machine() {
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  return {{"hostname", host},
+          {"cores", std::thread::hardware_concurrency()},
+          {"torch_threads", at::get_num_threads()}};
+}
+
+std::string now_iso() {
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+nlohmann::json curve_json(const std::vector<CurvePoint>& curve) {
+  auto out = nlohmann::json::array();
+  for (const auto& p : curve)
+    out.push_back(
+        {{"step", p.step},
+         {"train_loss", p.train_loss},
+         {"validation_loss", std::isnan(p.validation_loss) ? nlohmann::json(nullptr)
+                                                           : nlohmann::json(p.validation_loss)},
+         {"seconds", p.seconds}});
+  return out;
+}
+
+std::vector<CurvePoint> curve_from_json(const nlohmann::json& j) {
+  std::vector<CurvePoint> out;
+  for (const auto& p : j)
+    out.push_back({p.at("step"), p.at("train_loss"),
+                   p.at("validation_loss").is_null() ? NAN : p.at("validation_loss").get<double>(),
+                   p.at("seconds")});
+  return out;
+}
+
+// Checkpoint = saved model + trainer state (tensors in safetensors, the rest in JSON).
+void save_checkpoint(const fs::path& dir, const TrainedModel& model, const TrainState& s,
+                     const nlohmann::json& config) {
+  const auto fresh = dir.string() + ".new";
+  fs::remove_all(fresh);
+  save_model(model, (fs::path(fresh) / "model").string());
+  NamedTensors tensors;
+  for (size_t i = 0; i < s.kept.size(); ++i)
+    tensors.emplace_back(fmt::format("kept.{}", i), s.kept[i]);
+  for (size_t i = 0; i < s.exp_avg.size(); ++i) {
+    tensors.emplace_back(fmt::format("exp_avg.{}", i), s.exp_avg[i]);
+    tensors.emplace_back(fmt::format("exp_avg_sq.{}", i), s.exp_avg_sq[i]);
+  }
+  if (s.batch_order.defined()) tensors.emplace_back("batch_order", s.batch_order);
+  tensors.emplace_back("rng_state", s.rng_state.to(torch::kInt64));
+  write_safetensors((fs::path(fresh) / "state.safetensors").string(), tensors);
+  const nlohmann::json state = {{"config", config},
+                                {"step", s.step},
+                                {"curve", curve_json(s.curve)},
+                                {"best_validation", s.best_validation},
+                                {"best_step", s.best_step},
+                                {"checks_without_improvement", s.checks_without_improvement},
+                                {"seconds", s.seconds},
+                                {"kept", s.kept.size()},
+                                {"adam_steps", s.adam_steps},
+                                {"batch_cursor", s.batch_cursor}};
+  write_file_atomically((fs::path(fresh) / "state.json").string(), state.dump());
+  fs::remove_all(dir);
+  fs::rename(fresh, dir);
+}
+
+// Loads a checkpoint written for `config`; false if there is none (or it is stale).
+bool load_checkpoint(const fs::path& dir, const nlohmann::json& config, TrainedModel& model,
+                     TrainState& s) {
+  fs::path d = dir;
+  if (!fs::exists(d / "state.json")) d = dir.string() + ".new";  // killed between remove and rename
+  const auto state = read_json(d / "state.json");
+  if (state.is_null() || state.value("config", nlohmann::json()) != config) return false;
+  model = load_model((d / "model").string());
+  const auto t = read_safetensors((d / "state.safetensors").string());
+  s.step = state.at("step");
+  s.curve = curve_from_json(state.at("curve"));
+  s.best_validation = state.at("best_validation");
+  s.best_step = state.at("best_step");
+  s.checks_without_improvement = state.at("checks_without_improvement");
+  s.seconds = state.at("seconds");
+  for (size_t i = 0; i < state.at("kept").get<size_t>(); ++i)
+    s.kept.push_back(t.tensors.at(fmt::format("kept.{}", i)));
+  s.adam_steps = state.at("adam_steps").get<std::vector<int64_t>>();
+  for (size_t i = 0; i < s.adam_steps.size(); ++i) {
+    s.exp_avg.push_back(t.tensors.at(fmt::format("exp_avg.{}", i)));
+    s.exp_avg_sq.push_back(t.tensors.at(fmt::format("exp_avg_sq.{}", i)));
+  }
+  if (t.tensors.count("batch_order")) s.batch_order = t.tensors.at("batch_order");
+  s.batch_cursor = state.at("batch_cursor");
+  s.rng_state = t.tensors.at("rng_state").to(torch::kUInt8);
+  return true;
+}
+
+void write_dataset_csv(const std::string& path, const Dataset& d) {
+  std::vector<std::string> header = d.input_names;
+  header.insert(header.end(), d.target_names.begin(), d.target_names.end());
+  const auto all = torch::cat({d.x, d.y}, 1).contiguous();
+  std::vector<std::vector<double>> columns(all.size(1));
+  for (int64_t c = 0; c < all.size(1); ++c) {
+    const auto col = all.select(1, c).contiguous();
+    columns[c].assign(col.data_ptr<double>(), col.data_ptr<double>() + col.numel());
+  }
+  write_csv(path, header, columns);
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& text) {
+  const auto tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << text;
+    if (!out) throw std::runtime_error(path + ": write failed");
+  }
+  fs::rename(tmp, path);
+}
+
+std::string run_directory(const Experiment& e, const std::string& task, const std::string& label,
+                          uint64_t seed) {
+  return (fs::path(e.output) / safe_name(task) / safe_name(label) / fmt::format("seed-{}", seed))
+      .string();
+}
+
+RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
+  RunSummary summary;
+  const size_t total = e.tasks.size() * e.models.size() * e.seeds.size();
+  size_t index = 0;
+  for (const auto& task : e.tasks) {
+    const auto data = task.generate(e.data_seed);
+    // The task's data beside its runs, for reports (training points, error maps).
+    const auto task_dir = fs::path(e.output) / safe_name(task.name);
+    fs::create_directories(task_dir);
+    write_dataset_csv((task_dir / "train.csv").string(), data.train);
+    write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
+    for (const auto& model : e.models) {
+      ModelSpec spec = model.spec;
+      int64_t sized_count = 0;
+      if (e.target_params)
+        spec = size_to_parameters(spec, *e.target_params, data.train.x.size(1),
+                                  data.train.y.size(1), &sized_count);
+      auto training = model.training;
+      if (!training.contains("loss")) training["loss"] = task.loss;
+      for (const auto seed : e.seeds) {
+        ++index;
+        training["seed"] = seed;
+        const nlohmann::json config = {
+            {"task", task.name},
+            {"data_seed", e.data_seed},
+            {"model", {{"label", model.label}, {"family", spec.family}, {"options", spec.options}}},
+            {"training", TrainOptions::from_json(training).to_json()},
+            {"target_params",
+             e.target_params ? nlohmann::json(*e.target_params) : nlohmann::json(nullptr)}};
+        const fs::path dir = run_directory(e, task.name, model.label, seed);
+        const auto label =
+            fmt::format("[{}/{}] {} {} seed {}", index, total, task.name, model.label, seed);
+        const auto existing = read_json(dir / "result.json");
+        if (!existing.is_null() && existing.value("config", nlohmann::json()) == config) {
+          ++summary.skipped;
+          if (options.progress) fmt::print(stderr, "{} done already\n", label);
+          continue;
+        }
+        fs::create_directories(dir);
+        FitRequest request;
+        request.model = spec;
+        request.training = TrainOptions::from_json(training);
+        request.training.progress = options.progress;
+        request.device = options.device;
+
+        TrainedModel trained;
+        TrainState resume_state;
+        const bool resumed = load_checkpoint(dir / "checkpoint", config, trained, resume_state);
+        if (resumed) {
+          ++summary.resumed;
+          trained.regressor->to(torch::Device(options.device));
+          if (options.progress)
+            fmt::print(stderr, "{} resuming at step {}\n", label, resume_state.step);
+        } else {
+          trained = prepare_model(data.train, request);
+        }
+        TrainHooks hooks;
+        hooks.checkpoint_every = options.checkpoint_every;
+        hooks.resume = resumed ? &resume_state : nullptr;
+        hooks.on_checkpoint = [&](const TrainState& s) {
+          save_checkpoint(dir / "checkpoint", trained, s, config);
+        };
+        const auto result =
+            train_model(trained, data.train, data.validation, request, label, hooks);
+
+        nlohmann::json metrics = nlohmann::json::object();
+        metrics["train"] =
+            evaluate_prediction(trained.predict(data.train.x), data.train.y).to_json();
+        for (const auto& set : data.evaluation)
+          metrics[set.name] =
+              evaluate_prediction(trained.predict(set.data.x), set.data.y).to_json();
+        const auto smooth = measure_smoothness(
+            [&](const torch::Tensor& x) { return trained.predict(x).mean; }, data.domain);
+        save_model(trained, (dir / "model").string());
+        const nlohmann::json record = {
+            {"schema", "gsnn-run"},
+            {"schema_version", kRunSchemaVersion},
+            {"gsnn_version", GSNN_VERSION},
+            {"experiment", e.name},
+            {"config", config},
+            {"task", task.name},
+            {"model_label", model.label},
+            {"model_name", model.name},
+            {"family", spec.family},
+            {"options", spec.options},
+            {"sweep", model.sweep},
+            {"parameters", count_parameters(*trained.regressor)},
+            {"seed", seed},
+            {"data_seed", e.data_seed},
+            {"training", config["training"]},
+            {"curve", curve_json(result.curve)},
+            {"metrics", metrics},
+            {"smoothness", smooth.to_json()},
+            {"domain", data.domain},
+            {"steps_run", result.steps_run},
+            {"best_step", result.best_step},
+            {"stop_reason", result.stop_reason},
+            {"diverged", result.diverged},
+            {"seconds", result.seconds},
+            {"resumed", resumed},
+            {"machine", machine()},
+            {"finished_at", now_iso()},
+        };
+        write_file_atomically((dir / "result.json").string(), record.dump(2));
+        fs::remove_all(dir / "checkpoint");
+        ++summary.ran;
+      }
+    }
+  }
+  return summary;
+}
+
+}  // namespace gsnn

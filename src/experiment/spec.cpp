@@ -1,0 +1,226 @@
+// Experiment parsing, sweep expansion and sizing to a parameter count.
+#include "experiment/spec.hpp"
+
+#include <fmt/format.h>
+
+#include <set>
+#include <stdexcept>
+
+#include "train/trainer.hpp"
+
+namespace gsnn {
+namespace {
+
+// Throws with the source location of `key` in the experiment file.
+struct Locator {
+  const std::string& file;
+  const SourceLines* lines;
+  [[noreturn]] void fail(const std::string& key, const std::string& message) const {
+    const auto where = lines ? source_location(file, *lines, key) : file + ": ";
+    throw std::invalid_argument(fmt::format("{}key '{}': {}", where, key, message));
+  }
+  // Runs `f`; an OptionError inside is reported at prefix.<its key>.
+  template <class F>
+  auto at(const std::string& prefix, F&& f) const {
+    try {
+      return f();
+    } catch (const OptionError& e) {
+      fail(prefix + "." + e.key, e.what());
+    } catch (const std::invalid_argument& e) {
+      fail(prefix, e.what());
+    }
+  }
+};
+
+std::string value_text(const nlohmann::json& v) {
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+void check_keys(const Locator& at, const nlohmann::json& table, const std::string& prefix,
+                const std::set<std::string>& known) {
+  if (!table.is_object()) at.fail(prefix, "must be a table");
+  for (const auto& [key, value] : table.items()) {
+    if (known.count(key)) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    at.fail(prefix.empty() ? key : prefix + "." + key, "unknown key (known: " + list + ")");
+  }
+}
+
+// All combinations of the sweep's values, in file order, first key slowest.
+std::vector<nlohmann::json> expand_sweep(const Locator& at, const nlohmann::json& sweep,
+                                         const std::string& prefix) {
+  std::vector<nlohmann::json> combos = {nlohmann::json::object()};
+  for (const auto& [key, values] : sweep.items()) {
+    if (!values.is_array() || values.empty())
+      at.fail(prefix + "." + key, "a sweep takes a non-empty list of values");
+    std::vector<nlohmann::json> next;
+    for (const auto& c : combos)
+      for (const auto& v : values) {
+        auto n = c;
+        n[key] = v;
+        next.push_back(n);
+      }
+    combos = next;
+  }
+  return combos;
+}
+
+Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::string& prefix) {
+  check_keys(at, t, prefix, {"name", "file", "inputs", "targets", "validation", "test", "loss"});
+  for (const char* key : {"name", "file", "inputs", "targets"})
+    if (!t.contains(key)) at.fail(prefix + "." + key, "missing");
+  try {
+    const double validation = t.value("validation", 0.2), test = t.value("test", 0.2);
+    if (validation <= 0 || test < 0 || validation + test >= 1)
+      at.fail(prefix + ".validation", "validation must be > 0, test >= 0, their sum < 1");
+    const std::string loss = t.value("loss", "mse");
+    if (loss != "mse" && loss != "nll") at.fail(prefix + ".loss", "must be \"mse\" or \"nll\"");
+    return csv_task(t.at("name"), t.at("file"), t.at("inputs"), t.at("targets"), validation, test,
+                    loss);
+  } catch (const nlohmann::json::exception& e) {
+    at.fail(prefix, std::string("wrong type: ") + e.what());
+  }
+}
+
+}  // namespace
+
+ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, int64_t inputs, int64_t outputs,
+                             int64_t* count) {
+  if (!spec.options.contains("width"))
+    throw std::invalid_argument("model family '" + spec.family +
+                                "' has no width option to size to target_params");
+  auto count_at = [&](int64_t width) {
+    auto s = spec;
+    s.options["width"] = width;
+    torch::NoGradGuard guard;
+    return count_parameters(*build_model(s, inputs, outputs)) + 1;  // + output noise
+  };
+  int64_t lo = 1, hi = 1;
+  while (count_at(hi) < target && hi < (1 << 20)) hi *= 2;
+  while (lo < hi) {  // smallest width with count >= target
+    const int64_t mid = (lo + hi) / 2;
+    if (count_at(mid) < target)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  int64_t best = lo;
+  if (lo > 1 && target - count_at(lo - 1) < count_at(lo) - target) best = lo - 1;
+  const int64_t n = count_at(best);
+  if (std::abs(n - target) > 0.05 * target)
+    throw std::invalid_argument(fmt::format(
+        "no width brings model '{}' within 5% of {} parameters (closest: width {} with {})",
+        spec.family, target, best, n));
+  auto out = spec;
+  out.options["width"] = best;
+  if (count) *count = n;
+  return out;
+}
+
+Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
+                            const SourceLines* lines) {
+  const Locator at{file, lines};
+  check_keys(at, doc, "",
+             {"name", "tasks", "csv", "seeds", "data_seed", "output", "target_params", "training",
+              "model"});
+  Experiment e;
+  try {
+    e.name = doc.value("name", "experiment");
+    e.output = doc.value("output", "results/" + e.name);
+    e.data_seed = doc.value("data_seed", uint64_t{1});
+  } catch (const nlohmann::json::exception& ex) {
+    at.fail("name", std::string("wrong type: ") + ex.what());
+  }
+
+  if (doc.contains("tasks")) {
+    const auto& tasks = doc["tasks"];
+    if (!tasks.is_array()) at.fail("tasks", "must be a list of task names");
+    for (size_t i = 0; i < tasks.size(); ++i) {
+      const auto key = fmt::format("tasks[{}]", i);
+      if (!tasks[i].is_string()) at.fail(key, "must be a task name (string)");
+      at.at(key, [&] {
+        e.tasks.push_back(find_task(tasks[i]));
+        return 0;
+      });
+    }
+  }
+  if (doc.contains("csv")) {
+    if (!doc["csv"].is_array()) at.fail("csv", "use [[csv]] tables");
+    for (size_t i = 0; i < doc["csv"].size(); ++i)
+      e.tasks.push_back(parse_csv_task(at, doc["csv"][i], fmt::format("csv[{}]", i)));
+  }
+  if (e.tasks.empty()) at.fail("tasks", "no task: give tasks = [...] or [[csv]] tables");
+
+  const auto seeds = doc.value("seeds", nlohmann::json(1));
+  if (seeds.is_number_integer()) {
+    if (seeds.get<int64_t>() < 1) at.fail("seeds", "must be >= 1");
+    for (int64_t s = 0; s < seeds.get<int64_t>(); ++s) e.seeds.push_back(s);
+  } else if (seeds.is_array() && !seeds.empty()) {
+    for (const auto& s : seeds) {
+      if (!s.is_number_integer() || s.get<int64_t>() < 0)
+        at.fail("seeds", "must be a count or a list of non-negative integers");
+      e.seeds.push_back(s.get<uint64_t>());
+    }
+  } else {
+    at.fail("seeds", "must be a count or a list of non-negative integers");
+  }
+  if (doc.contains("target_params")) {
+    const auto& t = doc["target_params"];
+    if (!t.is_number_integer() || t.get<int64_t>() < 1)
+      at.fail("target_params", "must be a positive integer");
+    e.target_params = t.get<int64_t>();
+  }
+
+  // Shared training options; "loss" left out means: each task's own loss.
+  const auto shared = doc.value("training", nlohmann::json::object());
+  at.at("training", [&] { return TrainOptions::from_json(shared); });
+
+  if (!doc.contains("model") || !doc["model"].is_array() || doc["model"].empty())
+    at.fail("model", "no model: add [[model]] tables");
+  std::set<std::string> labels;
+  for (size_t i = 0; i < doc["model"].size(); ++i) {
+    const auto prefix = fmt::format("model[{}]", i);
+    const auto& m = doc["model"][i];
+    check_keys(at, m, prefix, {"family", "label", "options", "sweep", "training"});
+    if (!m.contains("family") || !m["family"].is_string())
+      at.fail(prefix + ".family", "missing (a model family or alias, see `gsnn models`)");
+    const std::string name = m["family"];
+    const auto options = m.value("options", nlohmann::json::object());
+    const auto sweep = m.value("sweep", nlohmann::json::object());
+    if (!sweep.is_object()) at.fail(prefix + ".sweep", "must be a table of option = [values]");
+    auto training = shared;
+    training.update(m.value("training", nlohmann::json::object()));
+    at.at(prefix + ".training", [&] { return TrainOptions::from_json(training); });
+    const std::string base_label = m.value("label", name);
+    for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
+      auto merged = options;
+      merged.update(combo);
+      ModelRun run;
+      run.name = name;
+      run.sweep = combo;
+      run.training = training;
+      run.spec = at.at(combo.empty() ? prefix + ".options" : prefix + ".sweep",
+                       [&] { return resolve_model(name, merged); });
+      run.label = base_label;
+      if (!combo.empty()) {
+        std::string parts;
+        for (const auto& [k, v] : combo.items())
+          parts += (parts.empty() ? "" : ",") + k + "=" + value_text(v);
+        run.label += "[" + parts + "]";
+      }
+      if (!labels.insert(run.label).second)
+        at.fail(prefix + ".label", "label '" + run.label + "' is used twice");
+      e.models.push_back(run);
+    }
+  }
+  return e;
+}
+
+Experiment load_experiment(const std::string& path) {
+  SourceLines lines;
+  const auto doc = read_toml(path, &lines);
+  return parse_experiment(doc, path, &lines);
+}
+
+}  // namespace gsnn

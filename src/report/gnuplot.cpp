@@ -1,0 +1,108 @@
+// plot_lines / plot_colour_map: data files + a gnuplot script per figure.
+#include "report/gnuplot.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <stdexcept>
+
+namespace gsnn {
+namespace {
+
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string base_of(const std::string& png) {
+  return png.size() > 4 && png.substr(png.size() - 4) == ".png" ? png.substr(0, png.size() - 4)
+                                                                : png;
+}
+
+const char* kHeader =
+    "set terminal pngcairo size 900,600 enhanced font 'DejaVu Sans,11'\n"
+    "set grid lc rgb '#dddddd'\nset key outside right top\n";
+
+}  // namespace
+
+void run_gnuplot(const std::string& script_path) {
+  const auto log = script_path + ".log";
+  const auto cmd = fmt::format("gnuplot {} > {} 2>&1", quote(script_path), quote(log));
+  if (std::system(cmd.c_str()) != 0) {
+    std::ifstream in(log);
+    const std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    throw std::runtime_error(fmt::format("gnuplot failed on {}: {}", script_path, msg));
+  }
+  std::remove(log.c_str());
+}
+
+void plot_lines(const PlotSpec& spec) {
+  const auto base = base_of(spec.path);
+  std::string script = kHeader;
+  script +=
+      fmt::format("set output {}\nset title {} noenhanced\nset xlabel {}\nset ylabel {}\n",
+                  quote(spec.path), quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
+  if (spec.log_y) script += "set logscale y\nset format y '%.0e'\n";
+  if (!spec.xtics.empty()) {
+    std::string tics;
+    for (size_t i = 0; i < spec.xtics.size(); ++i)
+      tics += fmt::format("{}{} {}", i ? ", " : "", quote(spec.xtics[i]), i);
+    script += fmt::format("set xtics ({})\nset xrange [-0.5:{}]\n", tics, spec.xtics.size() - 0.5);
+  }
+  std::string plots;
+  for (size_t s = 0; s < spec.series.size(); ++s) {
+    const auto& series = spec.series[s];
+    const auto data = fmt::format("{}.{}.dat", base, s);
+    std::ofstream out(data);
+    const bool band = !series.lower.empty();
+    for (size_t i = 0; i < series.x.size(); ++i) {
+      out << fmt::format("{:.10g} {:.10g}", series.x[i], series.y[i]);
+      if (band) out << fmt::format(" {:.10g} {:.10g}", series.lower[i], series.upper[i]);
+      out << '\n';
+    }
+    const int colour = static_cast<int>(s) + 1;
+    if (band)
+      plots += fmt::format(
+          "{} using 1:3:4 with filledcurves fc lt {} fs transparent solid 0.2 "
+          "notitle, ",
+          quote(data), colour);
+    plots += fmt::format("{} using 1:2 with {} lt {} lw 2 title {} noenhanced, ", quote(data),
+                         series.style, colour, quote(series.title));
+  }
+  if (plots.empty()) throw std::invalid_argument("plot_lines: nothing to plot");
+  script += "plot " + plots.substr(0, plots.size() - 2) + "\n";
+  const auto script_path = base + ".gp";
+  std::ofstream(script_path) << script;
+  run_gnuplot(script_path);
+}
+
+void plot_colour_map(const std::string& path, const std::string& title,
+                     const std::vector<double>& x, const std::vector<double>& y,
+                     const std::vector<double>& c, const std::string& colour_label) {
+  const auto base = base_of(path);
+  const auto data = base + ".dat";
+  {
+    std::ofstream out(data);
+    for (size_t i = 0; i < x.size(); ++i)
+      out << fmt::format("{:.10g} {:.10g} {:.10g}\n", x[i], y[i], c[i]);
+  }
+  std::string script = kHeader;
+  script += fmt::format(
+      "set terminal pngcairo size 700,600 enhanced font 'DejaVu Sans,11'\n"
+      "set output {}\nset title {} noenhanced\nset xlabel 'x1'\nset ylabel 'x2'\n"
+      "set size ratio -1\nset palette defined (0 '#000004', 1 '#51127c', 2 '#b73779', "
+      "3 '#fc8961', 4 '#fcfdbf')\nset cblabel {}\n"
+      "plot {} using 1:2:3 with points pt 5 ps 0.6 palette notitle\n",
+      quote(path), quote(title), quote(colour_label), quote(data));
+  const auto script_path = base + ".gp";
+  std::ofstream(script_path) << script;
+  run_gnuplot(script_path);
+}
+
+}  // namespace gsnn

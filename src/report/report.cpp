@@ -1,0 +1,429 @@
+// write_report: aggregation over seeds, figures, and the HTML page.
+#include "report/report.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <stdexcept>
+
+#include "data/csv.hpp"
+#include "gsnn/version.hpp"
+#include "io/model_file.hpp"
+#include "report/gnuplot.hpp"
+
+namespace gsnn {
+namespace fs = std::filesystem;
+namespace {
+
+struct Run {
+  nlohmann::json record;
+  fs::path dir;
+};
+
+struct Column {
+  std::string title;
+  std::vector<std::string> path;  // into the record
+  enum Better { Lower, Higher, Closest95, None } better;
+};
+
+const std::vector<Column>& columns() {
+  static const std::vector<Column> c = {
+      {"params", {"parameters"}, Column::None},
+      {"test MSE", {"metrics", "test", "mse"}, Column::Lower},
+      {"test rel. L2", {"metrics", "test", "relative_l2"}, Column::Lower},
+      {"test max err", {"metrics", "test", "max_error"}, Column::Lower},
+      {"test NLL", {"metrics", "test", "nll"}, Column::Lower},
+      {"mean std", {"metrics", "test", "mean_std"}, Column::None},
+      {"95% cover", {"metrics", "test", "coverage95"}, Column::Closest95},
+      {"calib. err", {"metrics", "test", "calibration_error"}, Column::Lower},
+      {"OOD MSE", {"metrics", "out_of_domain", "mse"}, Column::Lower},
+      {"OOD std", {"metrics", "out_of_domain", "mean_std"}, Column::None},
+      {"inside-hull MSE", {"metrics", "inside_hull", "mse"}, Column::Lower},
+      {"outside-hull MSE", {"metrics", "outside_hull", "mse"}, Column::Lower},
+      {"f'' (mean sq.)", {"smoothness", "second_difference"}, Column::None},
+      {"Lipschitz", {"smoothness", "lipschitz"}, Column::None},
+      {"seconds", {"seconds"}, Column::None},
+  };
+  return c;
+}
+
+double lookup(const nlohmann::json& j, const std::vector<std::string>& path) {
+  const nlohmann::json* node = &j;
+  for (const auto& k : path) {
+    if (!node->is_object() || !node->contains(k)) return NAN;
+    node = &(*node)[k];
+  }
+  return node->is_number() ? node->get<double>() : NAN;
+}
+
+struct Stat {
+  double mean = NAN, std = NAN;
+  int n = 0;
+};
+
+Stat stat(const std::vector<double>& v) {
+  Stat s;
+  std::vector<double> ok;
+  for (double x : v)
+    if (std::isfinite(x)) ok.push_back(x);
+  s.n = static_cast<int>(ok.size());
+  if (ok.empty()) return s;
+  double sum = 0;
+  for (double x : ok) sum += x;
+  s.mean = sum / ok.size();
+  double ss = 0;
+  for (double x : ok) ss += (x - s.mean) * (x - s.mean);
+  s.std = ok.size() > 1 ? std::sqrt(ss / (ok.size() - 1)) : 0.0;
+  return s;
+}
+
+std::string num(double v) {
+  if (!std::isfinite(v)) return "–";
+  if (v != 0 && (std::abs(v) < 1e-3 || std::abs(v) >= 1e5)) return fmt::format("{:.2e}", v);
+  return fmt::format("{:.4g}", v);
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '<')
+      out += "&lt;";
+    else if (c == '>')
+      out += "&gt;";
+    else if (c == '&')
+      out += "&amp;";
+    else
+      out += c;
+  }
+  return out;
+}
+
+std::string safe(const std::string& s) {
+  std::string out;
+  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
+  return out;
+}
+
+// Base label of a swept model: "gsnn[depth=2]" -> "gsnn".
+std::string base_label(const std::string& label) { return label.substr(0, label.find('[')); }
+
+class TaskReport {
+ public:
+  TaskReport(std::string key, std::vector<Run> runs, fs::path out)
+      : key_(std::move(key)), runs_(std::move(runs)), out_(std::move(out)) {
+    for (const auto& r : runs_) {
+      const std::string label = r.record.at("model_label");
+      if (!by_model_.count(label)) order_.push_back(label);
+      by_model_[label].push_back(&r);
+    }
+  }
+
+  std::string html(int& figures) {
+    std::string h = fmt::format("<h2>{}</h2>\n", html_escape(key_));
+    h += table();
+    for (const auto& f : {&TaskReport::learning_curves, &TaskReport::calibration, &TaskReport::fits,
+                          &TaskReport::error_maps, &TaskReport::sweeps}) {
+      for (const auto& [caption, png] : (this->*f)()) {
+        h +=
+            fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+                        png, html_escape(caption), html_escape(caption));
+        ++figures;
+      }
+    }
+    return h;
+  }
+
+ private:
+  using Figures = std::vector<std::pair<std::string, std::string>>;
+
+  std::vector<double> values(const std::string& label, const std::vector<std::string>& path) const {
+    std::vector<double> v;
+    for (const auto* r : by_model_.at(label)) v.push_back(lookup(r->record, path));
+    return v;
+  }
+
+  std::string table() const {
+    std::vector<const Column*> shown;
+    for (const auto& c : columns()) {
+      bool any = false;
+      for (const auto& label : order_) any = any || stat(values(label, c.path)).n > 0;
+      if (any) shown.push_back(&c);
+    }
+    std::string h = "<table>\n<tr><th>model</th><th>seeds</th>";
+    for (const auto* c : shown) h += "<th>" + c->title + "</th>";
+    h += "</tr>\n";
+    std::map<const Column*, std::string> best;
+    for (const auto* c : shown) {
+      double best_score = INFINITY;
+      for (const auto& label : order_) {
+        const auto s = stat(values(label, c->path));
+        if (s.n == 0 || c->better == Column::None) continue;
+        const double score = c->better == Column::Lower    ? s.mean
+                             : c->better == Column::Higher ? -s.mean
+                                                           : std::abs(s.mean - 0.95);
+        if (score < best_score) best_score = score, best[c] = label;
+      }
+    }
+    for (const auto& label : order_) {
+      h +=
+          fmt::format("<tr><td>{}</td><td>{}</td>", html_escape(label), by_model_.at(label).size());
+      for (const auto* c : shown) {
+        const auto s = stat(values(label, c->path));
+        std::string cell = s.n == 0   ? "–"
+                           : s.n == 1 ? num(s.mean)
+                                      : num(s.mean) + " ± " + num(s.std);
+        if (best.count(c) && best.at(c) == label) cell = "<b>" + cell + "</b>";
+        h += "<td>" + cell + "</td>";
+      }
+      h += "</tr>\n";
+    }
+    return h + "</table>\n";
+  }
+
+  std::string png(const std::string& what) const { return safe(key_) + "_" + what + ".png"; }
+
+  Figures learning_curves() const {
+    PlotSpec spec;
+    spec.path = (out_ / png("curves")).string();
+    spec.xlabel = "step";
+    bool positive = true;
+    bool validation = true;
+    for (const auto& label : order_) {
+      // mean over seeds at each recorded step (seeds share the stride)
+      std::map<int64_t, std::vector<double>> at;
+      for (const auto* r : by_model_.at(label))
+        for (const auto& p : r->record.at("curve")) {
+          const bool has_val = p.at("validation_loss").is_number();
+          validation = validation && has_val;
+          at[p.at("step")].push_back(has_val ? p.at("validation_loss").get<double>()
+                                             : p.at("train_loss").get<double>());
+        }
+      Series s{label, {}, {}, {}, {}, "lines"};
+      for (const auto& [step, v] : at) {
+        s.x.push_back(step);
+        s.y.push_back(stat(v).mean);
+        positive = positive && s.y.back() > 0;
+      }
+      spec.series.push_back(s);
+    }
+    const std::string loss = runs_.front().record.at("training").at("loss");
+    spec.ylabel =
+        fmt::format("{} loss ({}, standardised units)", validation ? "validation" : "train", loss);
+    spec.title = key_ + ": learning curves (mean over seeds)";
+    spec.log_y = positive;
+    plot_lines(spec);
+    return {{spec.title, png("curves")}};
+  }
+
+  Figures calibration() const {
+    PlotSpec spec;
+    spec.path = (out_ / png("calibration")).string();
+    spec.title = key_ + ": calibration on the test set (mean over seeds)";
+    spec.xlabel = "nominal coverage of the central interval";
+    spec.ylabel = "observed coverage";
+    Series ideal{"ideal", {0, 1}, {0, 1}, {}, {}, "lines"};
+    spec.series.push_back(ideal);
+    for (const auto& label : order_) {
+      Series s{label, {}, {}, {}, {}, "linespoints"};
+      for (int i = 0; i < 19; ++i) {
+        std::vector<double> v;
+        for (const auto* r : by_model_.at(label)) {
+          const auto curve =
+              r->record.at("metrics").at("test").value("coverage_curve", nlohmann::json::array());
+          if (static_cast<int>(curve.size()) == 19) v.push_back(curve[i]);
+        }
+        if (v.empty()) continue;
+        s.x.push_back(0.05 * (i + 1));
+        s.y.push_back(stat(v).mean);
+      }
+      if (!s.x.empty()) spec.series.push_back(s);
+    }
+    plot_lines(spec);
+    return {{spec.title, png("calibration")}};
+  }
+
+  // Training data written by the runner beside the task's runs.
+  CsvTable task_table(const std::string& name) const {
+    const auto path = runs_.front().dir.parent_path().parent_path() / name;
+    return read_csv(path.string());
+  }
+
+  Figures fits() const {
+    const auto& domain = runs_.front().record.at("domain");
+    if (domain.size() != 1) return {};
+    const double lo = domain[0][0], hi = domain[0][1];
+    Figures figs;
+    const auto train = task_table("train.csv");
+    Series points{"training data", {}, {}, {}, {}, "points pt 7 ps 0.4 lc rgb '#444444'"};
+    for (const auto& row : train.rows) points.x.push_back(row[0]), points.y.push_back(row[1]);
+    for (const auto& label : order_) {
+      const auto* run = by_model_.at(label).front();
+      const auto model = load_model((run->dir / "model").string());
+      const auto x = torch::linspace(lo, hi, 600, torch::kFloat64).unsqueeze(1);
+      const auto pred = model.predict(x);
+      Series fit{"mean ± 2 std", {}, {}, {}, {}, "lines"};
+      for (int64_t i = 0; i < 600; ++i) {
+        const double m = pred.mean[i][0].item<double>(), s = pred.var[i][0].sqrt().item<double>();
+        fit.x.push_back(x[i][0].item<double>());
+        fit.y.push_back(m);
+        fit.lower.push_back(m - 2 * s);
+        fit.upper.push_back(m + 2 * s);
+      }
+      PlotSpec spec;
+      spec.path = (out_ / png("fit_" + safe(label))).string();
+      spec.title = fmt::format("{}: {} (seed {})", key_, label, run->record.at("seed").dump());
+      spec.xlabel = train.header[0];
+      spec.ylabel = train.header[1];
+      spec.series = {fit, points};
+      plot_lines(spec);
+      figs.emplace_back(spec.title, png("fit_" + safe(label)));
+    }
+    return figs;
+  }
+
+  Figures error_maps() const {
+    const auto& domain = runs_.front().record.at("domain");
+    if (domain.size() != 2) return {};
+    const auto test = task_table("test.csv");
+    auto x = torch::empty({static_cast<int64_t>(test.rows.size()), 2}, torch::kFloat64);
+    std::vector<double> x1, x2, y;
+    for (size_t i = 0; i < test.rows.size(); ++i) {
+      x[i][0] = test.rows[i][0];
+      x[i][1] = test.rows[i][1];
+      x1.push_back(test.rows[i][0]);
+      x2.push_back(test.rows[i][1]);
+      y.push_back(test.rows[i][2]);
+    }
+    Figures figs;
+    for (const auto& label : order_) {
+      const auto* run = by_model_.at(label).front();
+      const auto pred = load_model((run->dir / "model").string()).predict(x);
+      std::vector<double> err;
+      for (size_t i = 0; i < y.size(); ++i)
+        err.push_back(std::log10(std::abs(pred.mean[i][0].item<double>() - y[i]) + 1e-12));
+      const auto title = fmt::format("{}: log10 |error| of {} (seed {})", key_, label,
+                                     run->record.at("seed").dump());
+      plot_colour_map((out_ / png("error_" + safe(label))).string(), title, x1, x2, err,
+                      "log10 |error|");
+      figs.emplace_back(title, png("error_" + safe(label)));
+    }
+    return figs;
+  }
+
+  Figures sweeps() const {
+    // group swept models by base label; x axis = first swept option
+    std::map<std::string, std::vector<std::string>> groups;
+    for (const auto& label : order_)
+      if (!by_model_.at(label).front()->record.value("sweep", nlohmann::json::object()).empty())
+        groups[base_label(label)].push_back(label);
+    Figures figs;
+    for (const auto& [base, labels] : groups) {
+      const auto first = by_model_.at(labels.front()).front()->record.at("sweep");
+      const std::string xkey = first.begin().key();
+      std::vector<std::string> xs;          // x values in order of appearance
+      std::map<std::string, Series> lines;  // by the other options
+      std::vector<std::string> line_order;
+      for (const auto& label : labels) {
+        auto sweep = by_model_.at(label).front()->record.at("sweep");
+        const auto xv =
+            sweep[xkey].is_string() ? sweep[xkey].get<std::string>() : sweep[xkey].dump();
+        if (std::find(xs.begin(), xs.end(), xv) == xs.end()) xs.push_back(xv);
+        sweep.erase(xkey);
+        std::string rest;
+        for (const auto& [k, v] : sweep.items())
+          rest += (rest.empty() ? "" : ", ") + k + "=" +
+                  (v.is_string() ? v.get<std::string>() : v.dump());
+        if (rest.empty()) rest = base;
+        if (!lines.count(rest))
+          line_order.push_back(rest), lines[rest] = Series{rest, {}, {}, {}, {}, "linespoints"};
+        const auto s = stat(values(label, {"metrics", "test", "mse"}));
+        auto& series = lines[rest];
+        series.x.push_back(std::find(xs.begin(), xs.end(), xv) - xs.begin());
+        series.y.push_back(s.mean);
+        series.lower.push_back(std::max(s.mean - s.std, s.mean * 1e-3));
+        series.upper.push_back(s.mean + s.std);
+      }
+      PlotSpec spec;
+      spec.path = (out_ / png("sweep_" + safe(base))).string();
+      spec.title = fmt::format("{}: {} sweep, test MSE against {} (mean ± std over seeds)", key_,
+                               base, xkey);
+      spec.xlabel = xkey;
+      spec.ylabel = "test MSE";
+      spec.log_y = true;
+      spec.xtics = xs;
+      for (const auto& name : line_order) spec.series.push_back(lines[name]);
+      plot_lines(spec);
+      figs.emplace_back(spec.title, png("sweep_" + safe(base)));
+    }
+    return figs;
+  }
+
+  std::string key_;
+  std::vector<Run> runs_;
+  fs::path out_;
+  std::vector<std::string> order_;
+  std::map<std::string, std::vector<const Run*>> by_model_;
+};
+
+}  // namespace
+
+ReportSummary write_report(const std::string& results_dir, const std::string& report_dir) {
+  if (!fs::is_directory(results_dir)) throw std::runtime_error(results_dir + ": not a directory");
+  std::map<std::string, std::vector<Run>> groups;  // "experiment / task"
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::recursive_directory_iterator(results_dir))
+    if (entry.path().filename() == "result.json") files.push_back(entry.path());
+  std::sort(files.begin(), files.end());
+  ReportSummary summary;
+  for (const auto& path : files) {
+    std::ifstream in(path);
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
+    }
+    if (j.value("schema", "") != "gsnn-run") continue;
+    if (j.value("schema_version", 0) != 1)
+      throw std::runtime_error(path.string() + ": unsupported result schema version");
+    const auto key = j.value("experiment", "experiment") + " / " + j.value("task", "?");
+    groups[key].push_back({j, path.parent_path()});
+    ++summary.runs;
+  }
+  if (summary.runs == 0) throw std::runtime_error(results_dir + ": no run results found");
+  fs::create_directories(report_dir);
+  std::string body;
+  for (auto& [key, runs] : groups) {
+    TaskReport task(key, runs, report_dir);
+    body += task.html(summary.figures);
+    ++summary.tasks;
+  }
+  const std::string page = fmt::format(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>gsnn report</title>
+<style>
+body {{ font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }}
+td:first-child, th:first-child {{ text-align: left; }}
+figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 100%; }}
+figcaption {{ font-size: 0.85em; color: #555; }}
+</style></head><body>
+<h1>gsnn report</h1>
+<p>{} runs from <code>{}</code>, gsnn {}. Tables: mean ± sample std over seeds; bold: best
+(lowest error, NLL and calibration error; coverage closest to 95%). MSE and NLL in the
+targets' units; learning curves in standardised units.</p>
+{}
+</body></html>
+)",
+                                       summary.runs, html_escape(results_dir), GSNN_VERSION, body);
+  std::ofstream(fs::path(report_dir) / "index.html") << page;
+  return summary;
+}
+
+}  // namespace gsnn
