@@ -21,7 +21,7 @@ with open("train.csv", "w") as f:
         f.write(f"{a},{b},{math.sin(math.pi*a)*math.sin(math.pi*b)}\n")
 PY
 
-for cmd in fit predict demo tasks models; do
+for cmd in fit predict demo tasks models run report; do
   "$gsnn" "$cmd" --help > help.txt || fail "$cmd --help"
   grep -q "Usage" help.txt || fail "$cmd --help has no usage"
 done
@@ -62,4 +62,39 @@ expect_error "must be >= 1" "$gsnn" fit --data train.csv --inputs x1 --target y 
 printf '[training]\nsteps = "many"\n' > bad.toml
 expect_error "must be an integer" "$gsnn" fit --data train.csv --inputs x1 --target y --config bad.toml --out bad -q
 expect_error "cannot open model description" "$gsnn" predict --model . --data train.csv --out p.csv
+# experiments: short form, skip on rerun, report
+"$gsnn" run noisy-sine --models gsnn,mlp-relu --seeds 2 --steps 40 --out res -q > run.txt
+grep -q "4 runs trained" run.txt || fail "run: $(cat run.txt)"
+"$gsnn" run noisy-sine --models gsnn,mlp-relu --seeds 2 --steps 40 --out res -q > run.txt
+grep -q "0 runs trained (0 resumed from a checkpoint), 4 already done" run.txt || fail "rerun: $(cat run.txt)"
+"$gsnn" report res -o rep > report.txt
+grep -q "report of 4 runs" report.txt || fail "report: $(cat report.txt)"
+grep -q "<table>" rep/index.html || fail "report has no table"
+for png in rep/*.png; do
+  head -c 8 "$png" | od -An -tx1 | grep -q "89 50 4e 47 0d 0a 1a 0a" || fail "$png is not a PNG"
+done
+expect_error "unknown task" "$gsnn" run smooth3d --out res2 -q
+
+# kill a run midway, rerun: the finished seed is untouched, the killed one
+# resumes from its checkpoint and ends exactly as an uninterrupted run.
+run_args=(smooth2d --models gsnn --seeds 2 --steps 1500 --checkpoint-every 100 -q)
+"$gsnn" run "${run_args[@]}" --out killed > /dev/null 2>&1 &
+pid=$!
+ckpt=killed/smooth2d/gsnn/seed-1/checkpoint/state.json
+for _ in $(seq 600); do [ -f "$ckpt" ] && break; sleep 0.1; done
+[ -f "$ckpt" ] || fail "no checkpoint appeared"
+kill -9 "$pid"; wait "$pid" 2>/dev/null || true
+[ ! -f killed/smooth2d/gsnn/seed-1/result.json ] || fail "killed run finished before the kill"
+before=$(sha256sum killed/smooth2d/gsnn/seed-0/result.json)
+"$gsnn" run "${run_args[@]}" --out killed > rerun.txt
+grep -q "1 runs trained (1 resumed" rerun.txt || fail "no resume: $(cat rerun.txt)"
+[ "$before" = "$(sha256sum killed/smooth2d/gsnn/seed-0/result.json)" ] || fail "finished seed changed"
+"$gsnn" run "${run_args[@]}" --out clean > /dev/null
+/usr/bin/python3 - <<'PY' || fail "resumed run differs from an uninterrupted one"
+import json
+a = json.load(open("killed/smooth2d/gsnn/seed-1/result.json"))
+b = json.load(open("clean/smooth2d/gsnn/seed-1/result.json"))
+assert a["resumed"] and not b["resumed"]
+assert a["metrics"] == b["metrics"], (a["metrics"]["test"]["mse"], b["metrics"]["test"]["mse"])
+PY
 echo "cli test: all checks passed"
