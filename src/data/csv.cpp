@@ -102,10 +102,8 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
       size_t c = 0;
       while (c < table.header.size() && table.header[c] != names[k]) ++c;
       if (c == table.header.size()) {
-        std::string have;
-        for (const auto& h : table.header) have += (have.empty() ? "" : ", ") + h;
-        throw std::runtime_error(
-            fmt::format("{}: no column '{}' (columns: {})", path, names[k], have));
+        throw std::runtime_error(fmt::format("{}: no column '{}' (columns: {})", path, names[k],
+                                             fmt::join(table.header, ", ")));
       }
       for (int64_t r = 0; r < n; ++r) acc[r][k] = table.rows[r][c];
     }

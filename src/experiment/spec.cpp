@@ -41,9 +41,8 @@ void check_keys(const Locator& at, const nlohmann::json& table, const std::strin
   if (!table.is_object()) at.fail(prefix, "must be a table");
   for (const auto& [key, value] : table.items()) {
     if (known.count(key)) continue;
-    std::string list;
-    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-    at.fail(prefix.empty() ? key : prefix + "." + key, "unknown key (known: " + list + ")");
+    at.fail(prefix.empty() ? key : prefix + "." + key,
+            fmt::format("unknown key (known: {})", fmt::join(known, ", ")));
   }
 }
 

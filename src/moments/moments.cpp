@@ -4,6 +4,8 @@
 // multiplies a zero by an infinity.
 #include "moments/moments.hpp"
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
 
@@ -120,9 +122,8 @@ Activation parse_activation(const std::string& name) {
   for (auto a : {Activation::Identity, Activation::Relu, Activation::Probit, Activation::Erf,
                  Activation::Tanh, Activation::Bump, Activation::Sin, Activation::Gelu})
     if (activation_name(a) == name) return a;
-  std::string known;
-  for (const auto& n : activation_names()) known += (known.empty() ? "" : ", ") + n;
-  throw std::invalid_argument("unknown activation '" + name + "' (known: " + known + ")");
+  throw std::invalid_argument(fmt::format("unknown activation '{}' (known: {})", name,
+                                          fmt::join(activation_names(), ", ")));
 }
 
 std::string activation_name(Activation activation) {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "nn/gsnn_model.hpp"
@@ -93,13 +94,14 @@ const std::vector<ModelAlias>& model_aliases() {
 }
 
 const ModelFamily& find_family(const std::string& name) {
-  std::string known;
+  std::vector<std::string> known;
   for (const auto& f : model_families()) {
     if (f.name == name) return f;
-    known += (known.empty() ? "" : ", ") + f.name;
+    known.push_back(f.name);
   }
-  for (const auto& a : model_aliases()) known += ", " + a.name;
-  throw std::invalid_argument(fmt::format("unknown model '{}' (known: {})", name, known));
+  for (const auto& a : model_aliases()) known.push_back(a.name);
+  throw std::invalid_argument(
+      fmt::format("unknown model '{}' (known: {})", name, fmt::join(known, ", ")));
 }
 
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
@@ -114,9 +116,10 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
     for (const auto& s : specs)
       if (s.name == key) spec = &s;
     if (!spec) {
-      std::string known;
-      for (const auto& s : specs) known += (known.empty() ? "" : ", ") + s.name;
-      throw OptionError(key, fmt::format("{}: unknown option '{}' (known: {})", what, key, known));
+      std::vector<std::string> known;
+      for (const auto& s : specs) known.push_back(s.name);
+      throw OptionError(key, fmt::format("{}: unknown option '{}' (known: {})", what, key,
+                                         fmt::join(known, ", ")));
     }
     const auto& d = spec->default_value;
     const bool ok = (d.is_boolean() && value.is_boolean()) ||
@@ -129,17 +132,11 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
     if (value.is_number() && value.get<double>() < spec->min)
       throw OptionError(key, fmt::format("{}: option '{}' must be >= {}, got {}", what, key,
                                          spec->min, value.dump()));
-    if (value.is_string() && !spec->choices.empty()) {
-      bool found = false;
-      std::string known;
-      for (const auto& c : spec->choices) {
-        found = found || c == value.get<std::string>();
-        known += (known.empty() ? "" : ", ") + c;
-      }
-      if (!found)
-        throw OptionError(key, fmt::format("{}: option '{}' is {}, expected one of: {}", what, key,
-                                           value.dump(), known));
-    }
+    const auto& choices = spec->choices;
+    if (value.is_string() && !choices.empty() &&
+        std::find(choices.begin(), choices.end(), value.get<std::string>()) == choices.end())
+      throw OptionError(key, fmt::format("{}: option '{}' is {}, expected one of: {}", what, key,
+                                         value.dump(), fmt::join(choices, ", ")));
     out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
   }
   return out;

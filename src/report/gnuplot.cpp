@@ -56,6 +56,7 @@ void plot_lines(const PlotSpec& spec) {
     script += fmt::format("set xtics ({})\nset xrange [-0.5:{}]\n", tics, spec.xtics.size() - 0.5);
   }
   std::string plots;
+  int palette_index = 0;
   for (size_t s = 0; s < spec.series.size(); ++s) {
     const auto& series = spec.series[s];
     const auto data = fmt::format("{}.{}.dat", base, s);
@@ -66,13 +67,16 @@ void plot_lines(const PlotSpec& spec) {
       if (band) out << fmt::format(" {:.10g} {:.10g}", series.lower[i], series.upper[i]);
       out << '\n';
     }
-    const int colour = static_cast<int>(s) + 1;
+    // Series with their own colour ("lc ...") leave the palette to the others,
+    // so a model keeps its colour across figures.
+    const bool own_colour = series.style.find("lc ") != std::string::npos;
+    const std::string colour = own_colour ? "" : fmt::format(" lt {}", ++palette_index);
     if (band)
       plots += fmt::format(
           "{} using 1:3:4 with filledcurves fc lt {} fs transparent solid 0.2 "
           "notitle, ",
-          quote(data), colour);
-    plots += fmt::format("{} using 1:2 with {} lt {} lw 2 title {} noenhanced, ", quote(data),
+          quote(data), palette_index);
+    plots += fmt::format("{} using 1:2 with {}{} lw 2 title {} noenhanced, ", quote(data),
                          series.style, colour, quote(series.title));
   }
   if (plots.empty()) throw std::invalid_argument("plot_lines: nothing to plot");
@@ -98,7 +102,7 @@ void plot_colour_map(const std::string& path, const std::string& title,
       "set output {}\nset title {} noenhanced\nset xlabel 'x1'\nset ylabel 'x2'\n"
       "set size ratio -1\nset palette defined (0 '#000004', 1 '#51127c', 2 '#b73779', "
       "3 '#fc8961', 4 '#fcfdbf')\nset cblabel {}\n"
-      "plot {} using 1:2:3 with points pt 5 ps 0.6 palette notitle\n",
+      "plot {} using 1:2:3 with points pt 5 ps 1.1 palette notitle\n",
       quote(path), quote(title), quote(colour_label), quote(data));
   const auto script_path = base + ".gp";
   std::ofstream(script_path) << script;

@@ -175,9 +175,9 @@ class TaskReport {
           fmt::format("<tr><td>{}</td><td>{}</td>", html_escape(label), by_model_.at(label).size());
       for (const auto* c : shown) {
         const auto s = stat(values(label, c->path));
-        std::string cell = s.n == 0   ? "–"
-                           : s.n == 1 ? num(s.mean)
-                                      : num(s.mean) + " ± " + num(s.std);
+        std::string cell = s.n == 0                 ? "–"
+                           : s.n == 1 || s.std == 0 ? num(s.mean)
+                                                    : num(s.mean) + " ± " + num(s.std);
         if (best.count(c) && best.at(c) == label) cell = "<b>" + cell + "</b>";
         h += "<td>" + cell + "</td>";
       }
@@ -227,7 +227,7 @@ class TaskReport {
     spec.title = key_ + ": calibration on the test set (mean over seeds)";
     spec.xlabel = "nominal coverage of the central interval";
     spec.ylabel = "observed coverage";
-    Series ideal{"ideal", {0, 1}, {0, 1}, {}, {}, "lines"};
+    Series ideal{"ideal", {0, 1}, {0, 1}, {}, {}, "lines lc rgb '#000000' dt 2"};
     spec.series.push_back(ideal);
     for (const auto& label : order_) {
       Series s{label, {}, {}, {}, {}, "linespoints"};

@@ -106,12 +106,13 @@ const std::vector<Task>& builtin_tasks() {
 }
 
 const Task& find_task(const std::string& name) {
-  std::string known;
+  std::vector<std::string> known;
   for (const auto& t : builtin_tasks()) {
     if (t.name == name) return t;
-    known += (known.empty() ? "" : ", ") + t.name;
+    known.push_back(t.name);
   }
-  throw std::invalid_argument(fmt::format("unknown task '{}' (known: {})", name, known));
+  throw std::invalid_argument(
+      fmt::format("unknown task '{}' (known: {})", name, fmt::join(known, ", ")));
 }
 
 }  // namespace gsnn

@@ -32,40 +32,16 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
   return s;
 }
 
+// JSON <-> TrainOptions field by field (`progress` is a run-time choice, not an option).
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainOptions, optimizer, lr, lr_schedule, lr_final_ratio,
+                                   weight_decay, steps, batch_size, loss, clip_norm, eval_every,
+                                   patience, noise_init, seed)
+
 TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
-  const auto o = resolve_options("training", specs(), options);
-  TrainOptions t;
-  t.optimizer = o.at("optimizer");
-  t.lr = o.at("lr");
-  t.lr_schedule = o.at("lr_schedule");
-  t.lr_final_ratio = o.at("lr_final_ratio");
-  t.weight_decay = o.at("weight_decay");
-  t.steps = o.at("steps");
-  t.batch_size = o.at("batch_size");
-  t.loss = o.at("loss");
-  t.clip_norm = o.at("clip_norm");
-  t.eval_every = o.at("eval_every");
-  t.patience = o.at("patience");
-  t.noise_init = o.at("noise_init");
-  t.seed = o.at("seed").get<uint64_t>();
-  return t;
+  return resolve_options("training", specs(), options).get<TrainOptions>();
 }
 
-nlohmann::json TrainOptions::to_json() const {
-  return {{"optimizer", optimizer},
-          {"lr", lr},
-          {"lr_schedule", lr_schedule},
-          {"lr_final_ratio", lr_final_ratio},
-          {"weight_decay", weight_decay},
-          {"steps", steps},
-          {"batch_size", batch_size},
-          {"loss", loss},
-          {"clip_norm", clip_norm},
-          {"eval_every", eval_every},
-          {"patience", patience},
-          {"noise_init", noise_init},
-          {"seed", seed}};
-}
+nlohmann::json TrainOptions::to_json() const { return *this; }
 
 namespace {
 
