@@ -7,7 +7,9 @@
 #include <cmath>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
+#include <type_traits>
 
 #include "train/progress.hpp"
 
@@ -86,6 +88,20 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
 
 namespace {
 
+// Key of a parameter in Optimizer::state(): a formatted TensorImpl pointer
+// in LibTorch 1.x, the pointer itself in later versions.
+using StateMap = std::decay_t<decltype(std::declval<torch::optim::Optimizer&>().state())>;
+template <class Key = StateMap::key_type>
+Key state_key(const torch::Tensor& p) {
+  if constexpr (std::is_same_v<Key, std::string>) {
+    std::ostringstream key;  // as c10::guts::to_string does
+    key << p.unsafeGetTensorImpl();
+    return key.str();
+  } else {
+    return static_cast<Key>(p.unsafeGetTensorImpl());
+  }
+}
+
 template <class ParamState>
 void export_adam(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params,
                  TrainState& s) {
@@ -93,7 +109,7 @@ void export_adam(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>&
   s.exp_avg_sq.clear();
   s.adam_steps.clear();
   for (const auto& p : params) {
-    auto it = opt.state().find(c10::guts::to_string(p.unsafeGetTensorImpl()));
+    auto it = opt.state().find(state_key(p));
     if (it == opt.state().end()) {
       s.exp_avg.push_back(torch::zeros_like(p));
       s.exp_avg_sq.push_back(torch::zeros_like(p));
@@ -118,7 +134,7 @@ void import_adam(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>&
     st->step(s.adam_steps[i]);
     st->exp_avg(s.exp_avg[i].to(params[i].options()).clone());
     st->exp_avg_sq(s.exp_avg_sq[i].to(params[i].options()).clone());
-    opt.state()[c10::guts::to_string(params[i].unsafeGetTensorImpl())] = std::move(st);
+    opt.state()[state_key(params[i])] = std::move(st);
   }
 }
 
