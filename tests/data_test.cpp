@@ -8,12 +8,7 @@ namespace gsnn {
 namespace {
 
 std::string error_of(const std::string& path) {
-  try {
-    read_csv(path);
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_message([&] { read_csv(path); });
 }
 
 TEST(Csv, ReadsAndSelectsColumns) {

@@ -19,12 +19,7 @@ namespace {
 std::string experiment_error(const std::string& toml) {
   test::TempDir dir;
   const auto path = dir.write("e.toml", toml);
-  try {
-    load_experiment(path);
-  } catch (const std::exception& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_message([&] { load_experiment(path); });
 }
 
 const char* kGood = R"(name = "t"

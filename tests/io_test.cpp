@@ -25,12 +25,7 @@ void write_all(const std::string& path, const std::string& bytes) {
 }
 
 std::string load_error(const std::string& dir) {
-  try {
-    load_model(dir);
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
+  return test::error_message([&] { load_model(dir); });
 }
 
 TEST(Safetensors, RoundTrip) {

@@ -3,9 +3,23 @@
 
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 
+#include <unistd.h>
+
 namespace gsnn::test {
+
+// The message of the exception `f` throws, or "" if it throws none.
+template <class F>
+std::string error_message(F&& f) {
+  try {
+    f();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
 
 // A fresh directory under the system temp dir, removed at scope exit.
 class TempDir {
