@@ -133,5 +133,31 @@ TEST_F(SavedModel, PredictorIsThreadSafe) {
   EXPECT_THROW(Predictor::load(dir_.file("nowhere")), std::runtime_error);
 }
 
+TEST_F(SavedModel, InputNoiseWidensThePrediction) {
+  const auto p = Predictor::load(dir_.file("m"));
+  const auto x = points_.contiguous();
+  const size_t n = x.size(0);
+  std::vector<double> mean0(n), std0(n), mean1(n), std1(n), input_std(2 * n, 0.2);
+  p.predict(x.data_ptr<double>(), n, mean0.data(), std0.data());
+  p.predict(x.data_ptr<double>(), input_std.data(), n, mean1.data(), std1.data());
+  for (size_t i = 0; i < n; ++i) EXPECT_GT(std1[i], std0[i]) << i;
+  // zero input noise is the same as none
+  std::vector<double> zeros(2 * n, 0.0), mean2(n), std2(n);
+  p.predict(x.data_ptr<double>(), zeros.data(), n, mean2.data(), std2.data());
+  EXPECT_EQ(mean2, mean0);
+  EXPECT_EQ(std2, std0);
+}
+
+TEST(InputNoise, RejectedByModelsWithoutAGaussianPath) {
+  const auto data = find_task("smooth2d").generate(3);
+  FitRequest r;
+  r.model = resolve_model("mlp-relu", {{"width", 4}});
+  r.training.steps = 5;
+  r.training.progress = false;
+  const auto m = fit_model(data.train, data.validation, r).model;
+  EXPECT_THROW(m.predict(data.train.x, torch::ones({1, 2}, torch::kFloat64)),
+               std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace gsnn

@@ -31,6 +31,13 @@ class Predictor {
   // std is the predictive standard deviation (model variance + noise).
   void predict(const double* inputs, std::size_t rows, double* mean, double* std) const;
 
+  // The same for inputs measured with noise: input_std holds rows *
+  // num_inputs() standard deviations (same units and layout as inputs). The
+  // Gaussian path carries them to the output std; throws
+  // std::invalid_argument for model families without one (the MLPs).
+  void predict(const double* inputs, const double* input_std, std::size_t rows, double* mean,
+               double* std) const;
+
  private:
   struct State;
   explicit Predictor(std::shared_ptr<const State> state);

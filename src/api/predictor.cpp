@@ -29,13 +29,21 @@ const std::vector<std::string>& Predictor::input_names() const { return state_->
 const std::vector<std::string>& Predictor::output_names() const { return state_->model.targets; }
 
 void Predictor::predict(const double* inputs, std::size_t rows, double* mean, double* std) const {
+  predict(inputs, nullptr, rows, mean, std);
+}
+
+void Predictor::predict(const double* inputs, const double* input_std, std::size_t rows,
+                        double* mean, double* std) const {
   if (rows == 0) return;
   if (!inputs || !mean) throw std::invalid_argument("Predictor::predict: null pointer");
   torch::InferenceMode guard;
-  const auto x = torch::from_blob(const_cast<double*>(inputs),
-                                  {static_cast<int64_t>(rows), static_cast<int64_t>(num_inputs())},
-                                  torch::kFloat64);
-  const auto out = state_->model.predict(x);
+  const std::vector<int64_t> shape = {static_cast<int64_t>(rows),
+                                      static_cast<int64_t>(num_inputs())};
+  const auto x = torch::from_blob(const_cast<double*>(inputs), shape, torch::kFloat64);
+  torch::Tensor input_var;
+  if (input_std)
+    input_var = torch::from_blob(const_cast<double*>(input_std), shape, torch::kFloat64).square();
+  const auto out = state_->model.predict(x, input_var);
   const auto m = out.mean.to(torch::kCPU).contiguous();
   const auto s = out.var.to(torch::kCPU).sqrt().contiguous();
   const auto n = rows * num_outputs();

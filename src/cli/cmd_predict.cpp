@@ -1,8 +1,12 @@
 // gsnn predict: means and standard deviations for the rows of a CSV file.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "cli/common.hpp"
 #include "data/csv.hpp"
+#include "io/config.hpp"
 #include "io/model_file.hpp"
 
 namespace gsnn::cli {
@@ -10,6 +14,7 @@ namespace {
 
 struct PredictArgs {
   std::string model, data, out;
+  std::vector<std::string> input_std;  // NAME=VALUE
   RuntimeFlags runtime;
 };
 
@@ -23,7 +28,20 @@ void run_predict(const PredictArgs& a) {
   const auto model = load_model(a.model);
   const auto table = read_csv(a.data);
   const auto points = select_columns(table, a.data, model.inputs, {});
-  const auto out = model.predict(points.x);
+  torch::Tensor input_var;
+  if (!a.input_std.empty()) {
+    input_var = torch::zeros({1, static_cast<int64_t>(model.inputs.size())}, torch::kFloat64);
+    for (const auto& text : a.input_std) {
+      const auto [name, value] = parse_assignment(text);
+      const auto it = std::find(model.inputs.begin(), model.inputs.end(), name);
+      if (it == model.inputs.end())
+        throw std::invalid_argument("--input-std: '" + name + "' is not an input of the model");
+      if (!value.is_number() || value.get<double>() < 0)
+        throw std::invalid_argument("--input-std: " + name + " needs a number >= 0");
+      input_var[0][it - model.inputs.begin()] = std::pow(value.get<double>(), 2);
+    }
+  }
+  const auto out = model.predict(points.x, input_var);
   std::vector<std::string> header = model.inputs;
   std::vector<std::vector<double>> columns;
   for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));
@@ -54,6 +72,9 @@ void add_predict_command(CLI::App& app) {
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output CSV")->required();
+  cmd->add_option("--input-std", args->input_std,
+                  "measurement-noise std of an input, NAME=VALUE in the input's units, "
+                  "repeatable; carried to the output std by gsnn models");
   args->runtime.add_to(*cmd);
   cmd->callback([args] { run_predict(*args); });
 }

@@ -30,12 +30,21 @@ std::string dtype_name(torch::ScalarType t) { return t == torch::kFloat64 ? "flo
 
 }  // namespace
 
-Moments TrainedModel::predict(const torch::Tensor& raw_inputs) const {
+Moments TrainedModel::predict(const torch::Tensor& raw_inputs,
+                              const torch::Tensor& raw_input_var) const {
   torch::InferenceMode guard;
   Regressor module = regressor;  // shares the weights; forward() does not modify them
   const auto param = module->parameters().front();
   const auto x = scaler.inputs(raw_inputs.to(torch::kFloat64)).to(param.options());
-  auto standard = module->forward(x);
+  auto var = torch::zeros_like(x);
+  if (raw_input_var.defined()) {
+    if (!find_family(spec.family).propagates_variance)
+      throw std::invalid_argument("model family '" + spec.family +
+                                  "' does not propagate input variance (use a gsnn model)");
+    const auto scale = scaler.x_scale.to(raw_input_var.device());
+    var = (raw_input_var.to(torch::kFloat64) / (scale * scale)).expand_as(x).to(param.options());
+  }
+  auto standard = module->forward(Moments{x, var});
   return scaler.targets_back({standard.mean.to(torch::kFloat64), standard.var.to(torch::kFloat64)});
 }
 

@@ -28,7 +28,11 @@ struct TrainedModel {
   nlohmann::json training = nlohmann::json::object();  // free-form record of how it was trained
 
   // Predictive moments in the targets' own units for raw inputs [n, inputs].
-  Moments predict(const torch::Tensor& raw_inputs) const;
+  // raw_input_var (optional, same shape or broadcastable) is the inputs'
+  // measurement-noise variance in their own units; models whose family
+  // propagates variance carry it to the output, others reject it.
+  Moments predict(const torch::Tensor& raw_inputs,
+                  const torch::Tensor& raw_input_var = torch::Tensor()) const;
 };
 
 void save_model(const TrainedModel& model, const std::string& directory);

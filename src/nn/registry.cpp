@@ -17,6 +17,7 @@ ModelFamily gsnn_family() {
   f.name = "gsnn";
   f.summary =
       "Gaussian smoothing network: (mean, var) units, tau^2 injection, smoothed activations";
+  f.propagates_variance = true;
   f.options = {
       {"depth", 2, "hidden layers", {}, 1},
       {"width", 32, "units per hidden layer", {}, 1},

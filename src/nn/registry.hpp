@@ -26,6 +26,7 @@ struct OptionSpec {
 struct ModelFamily {
   std::string name;
   std::string summary;
+  bool propagates_variance = false;  // carries input variance through (Gaussian path)
   std::vector<OptionSpec> options;
   std::function<ModelPtr(const nlohmann::json& options, int64_t inputs, int64_t outputs)> build;
 };
