@@ -79,6 +79,12 @@ TEST(ExperimentFile, RejectsBadFilesWithLineAndKey) {
       "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n[model.sweep]\nwidht = [3]\n");
   EXPECT_NE(e.find("unknown option 'widht'"), std::string::npos) << e;
 
+  e = experiment_error("tasks = [\"smooth2d\", \"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n");
+  EXPECT_NE(e.find("appears twice"), std::string::npos) << e;
+
+  e = experiment_error("tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\noptions = 3\n");
+  EXPECT_NE(e.find("e.toml:4: key 'model[0].options': must be a table"), std::string::npos) << e;
+
   e = experiment_error("tasks = [\"smooth2d\"\n");
   EXPECT_NE(e.find("e.toml:"), std::string::npos) << e;  // TOML syntax error with position
 }

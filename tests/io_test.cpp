@@ -2,6 +2,7 @@
 // and the thread-safe Predictor.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -104,6 +105,19 @@ TEST_F(SavedModel, ShapeMismatchIsRefused) {
   j["options"]["width"] = 9;  // weights were written for width 8
   write_all(path, j.dump());
   EXPECT_NE(load_error(dir_.file("m")).find("has shape"), std::string::npos);
+}
+
+TEST_F(SavedModel, WeightsOfAnotherSaveAreRefused) {
+  auto other = model_;
+  {
+    torch::NoGradGuard g;
+    for (auto& p : other.regressor->parameters()) p.add_(0.01);
+  }
+  save_model(other, dir_.file("m2"));
+  std::filesystem::copy_file(dir_.file("m2/weights.safetensors"),
+                             dir_.file("m/weights.safetensors"),
+                             std::filesystem::copy_options::overwrite_existing);
+  EXPECT_NE(load_error(dir_.file("m")).find("checksum mismatch"), std::string::npos);
 }
 
 TEST_F(SavedModel, PredictorIsThreadSafe) {

@@ -108,7 +108,16 @@ TEST(Trainer, RejectsBadOptions) {
   EXPECT_THROW(TrainOptions::from_json({{"steps", -5}}), std::invalid_argument);
   EXPECT_THROW(TrainOptions::from_json({{"optimiser", "adam"}}), std::invalid_argument);
   EXPECT_THROW(TrainOptions::from_json({{"loss", "mae"}}), std::invalid_argument);
+  EXPECT_THROW(TrainOptions::from_json({{"lr", 0.0}}), std::invalid_argument);
   EXPECT_EQ(TrainOptions::from_json({{"steps", 7}}).steps, 7);
+  const auto p = sine_problem(8);
+  auto r = make("mlp-relu", 1);
+  auto o = quiet(5);
+  o.lr_final_ratio = 2.0;
+  EXPECT_THROW(train_regressor(r, p.x, p.y, {}, {}, o), std::invalid_argument);
+  o = quiet(5);
+  o.patience = 3;  // early stopping without validation data
+  EXPECT_THROW(train_regressor(r, p.x, p.y, {}, {}, o), std::invalid_argument);
 }
 
 }  // namespace

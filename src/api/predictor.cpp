@@ -17,7 +17,7 @@ struct Predictor::State {
 Predictor::Predictor(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
 Predictor Predictor::load(const std::string& directory) {
-  init_runtime();
+  init_runtime({0, true});  // allocator only: the host keeps its own thread settings
   auto state = std::make_shared<State>();
   state->model = load_model(directory);
   return Predictor(std::move(state));

@@ -8,6 +8,7 @@
 #include "cli/common.hpp"
 #include "eval/metrics.hpp"
 #include "gsnn/version.hpp"
+#include "io/files.hpp"
 #include "tasks/task.hpp"
 #include "train/fit.hpp"
 
@@ -82,7 +83,7 @@ void run_demo(const DemoArgs& a) {
   print_table({"task", "model", "params", "train mse", "test mse", "ood mse", "mean std", "ood std",
                "95% cover", "seconds"},
               rows);
-  std::ofstream(a.out) << report.dump(2) << '\n';
+  write_file_atomically(a.out, report.dump(2) + "\n");
   fmt::print("\nresults written to {}\n", a.out);
 }
 

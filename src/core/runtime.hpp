@@ -5,7 +5,7 @@
 namespace gsnn {
 
 struct RuntimeOptions {
-  int threads = 1;             // intra-op threads; 1 is fastest on small, busy machines
+  int threads = 1;  // intra-op threads (1 is fastest on small, busy machines); 0 = leave as is
   bool tune_allocator = true;  // keep freed autograd buffers instead of returning them to the OS
 };
 

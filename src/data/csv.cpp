@@ -1,6 +1,8 @@
 // CSV parsing with precise error locations, and atomic CSV writing.
 #include "data/csv.hpp"
 
+#include "io/files.hpp"
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -127,7 +129,7 @@ void write_csv(const std::string& path, const std::vector<std::string>& header,
         out << (c ? "," : "") << fmt::format("{:.17g}", columns[c][r]);
       out << '\n';
     }
-    if (!out) throw std::runtime_error(fmt::format("{}: write failed", path));
+    close_or_throw(out, path);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));

@@ -38,11 +38,12 @@ struct Smoothness {
 };
 
 // Smoothness of the mean function `f` ([n, d] -> [n, k]) on a regular grid over
-// `box` (per input: lo, hi): 1001 points in 1D, 101^2 in 2D, 21^d above.
+// `box` (per input: lo, hi): 1001 points in 1D, 101^2 in 2D, then
+// max(3, floor(2e5^(1/d))) per axis.
 Smoothness measure_smoothness(const std::function<torch::Tensor(const torch::Tensor&)>& f,
                               const std::vector<std::pair<double, double>>& box);
 
-// The regular grid used above: [prod(points), d], first axis fastest.
+// The regular grid used above: [prod(points), d], in torch::meshgrid "xy" order.
 torch::Tensor regular_grid(const std::vector<std::pair<double, double>>& box, int64_t points);
 
 }  // namespace gsnn

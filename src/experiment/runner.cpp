@@ -13,23 +13,15 @@
 
 #include "data/csv.hpp"
 #include "eval/metrics.hpp"
+#include "experiment/spec.hpp"
 #include "gsnn/version.hpp"
+#include "io/files.hpp"
 #include "io/safetensors.hpp"
 #include "train/fit.hpp"
 
 namespace gsnn {
 namespace fs = std::filesystem;
 namespace {
-
-std::string safe_name(const std::string& s) {
-  std::string out;
-  for (char c : s)
-    out += std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '=' ||
-                   c == ',' || c == '_'
-               ? c
-               : '_';
-  return out;
-}
 
 nlohmann::json read_json(const fs::path& path) {
   std::ifstream in(path);
@@ -68,12 +60,16 @@ nlohmann::json curve_json(const std::vector<CurvePoint>& curve) {
   return out;
 }
 
+// JSON has no infinity or NaN (nlohmann writes null): read null back as `missing`.
+double number_or(const nlohmann::json& j, double missing) {
+  return j.is_number() ? j.get<double>() : missing;
+}
+
 std::vector<CurvePoint> curve_from_json(const nlohmann::json& j) {
   std::vector<CurvePoint> out;
   for (const auto& p : j)
-    out.push_back({p.at("step"), p.at("train_loss"),
-                   p.at("validation_loss").is_null() ? NAN : p.at("validation_loss").get<double>(),
-                   p.at("seconds")});
+    out.push_back({p.at("step"), number_or(p.at("train_loss"), NAN),
+                   number_or(p.at("validation_loss"), NAN), p.at("seconds")});
   return out;
 }
 
@@ -104,22 +100,25 @@ void save_checkpoint(const fs::path& dir, const TrainedModel& model, const Train
                                 {"adam_steps", s.adam_steps},
                                 {"batch_cursor", s.batch_cursor}};
   write_file_atomically((fs::path(fresh) / "state.json").string(), state.dump());
-  fs::remove_all(dir);
+  // Swap by renames only, so that a complete checkpoint exists at every moment:
+  // dir -> dir.old, dir.new -> dir, then drop dir.old.
+  const auto old = dir.string() + ".old";
+  fs::remove_all(old);
+  if (fs::exists(dir)) fs::rename(dir, old);
   fs::rename(fresh, dir);
+  fs::remove_all(old);
 }
 
-// Loads a checkpoint written for `config`; false if there is none (or it is stale).
-bool load_checkpoint(const fs::path& dir, const nlohmann::json& config, TrainedModel& model,
+// Reads one checkpoint directory; false if it is absent or for another configuration.
+bool read_checkpoint(const fs::path& d, const nlohmann::json& config, TrainedModel& model,
                      TrainState& s) {
-  fs::path d = dir;
-  if (!fs::exists(d / "state.json")) d = dir.string() + ".new";  // killed between remove and rename
   const auto state = read_json(d / "state.json");
   if (state.is_null() || state.value("config", nlohmann::json()) != config) return false;
   model = load_model((d / "model").string());
   const auto t = read_safetensors((d / "state.safetensors").string());
   s.step = state.at("step");
   s.curve = curve_from_json(state.at("curve"));
-  s.best_validation = state.at("best_validation");
+  s.best_validation = number_or(state.at("best_validation"), INFINITY);
   s.best_step = state.at("best_step");
   s.checks_without_improvement = state.at("checks_without_improvement");
   s.seconds = state.at("seconds");
@@ -136,6 +135,21 @@ bool load_checkpoint(const fs::path& dir, const nlohmann::json& config, TrainedM
   return true;
 }
 
+// The newest complete checkpoint of a run (a kill can leave it under .new or
+// .old during a swap); a damaged one is reported and skipped, never fatal.
+bool load_checkpoint(const fs::path& dir, const nlohmann::json& config, TrainedModel& model,
+                     TrainState& s) {
+  for (const auto& d : {dir, fs::path(dir.string() + ".new"), fs::path(dir.string() + ".old")}) {
+    try {
+      s = TrainState{};
+      if (read_checkpoint(d, config, model, s)) return true;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "warning: ignoring damaged checkpoint {}: {}\n", d.string(), e.what());
+    }
+  }
+  return false;
+}
+
 void write_dataset_csv(const std::string& path, const Dataset& d) {
   std::vector<std::string> header = d.input_names;
   header.insert(header.end(), d.target_names.begin(), d.target_names.end());
@@ -150,19 +164,9 @@ void write_dataset_csv(const std::string& path, const Dataset& d) {
 
 }  // namespace
 
-void write_file_atomically(const std::string& path, const std::string& text) {
-  const auto tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp);
-    out << text;
-    if (!out) throw std::runtime_error(path + ": write failed");
-  }
-  fs::rename(tmp, path);
-}
-
 std::string run_directory(const Experiment& e, const std::string& task, const std::string& label,
                           uint64_t seed) {
-  return (fs::path(e.output) / safe_name(task) / safe_name(label) / fmt::format("seed-{}", seed))
+  return (fs::path(e.output) / file_safe(task) / file_safe(label) / fmt::format("seed-{}", seed))
       .string();
 }
 
@@ -173,7 +177,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
   for (const auto& task : e.tasks) {
     const auto data = task.generate(e.data_seed);
     // The task's data beside its runs, for reports (training points, error maps).
-    const auto task_dir = fs::path(e.output) / safe_name(task.name);
+    const auto task_dir = fs::path(e.output) / file_safe(task.name);
     fs::create_directories(task_dir);
     write_dataset_csv((task_dir / "train.csv").string(), data.train);
     write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
@@ -270,7 +274,8 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
             {"finished_at", now_iso()},
         };
         write_file_atomically((dir / "result.json").string(), record.dump(2));
-        fs::remove_all(dir / "checkpoint");
+        for (const char* suffix : {"", ".new", ".old"})
+          fs::remove_all(dir / (std::string("checkpoint") + suffix));
         ++summary.ran;
       }
     }

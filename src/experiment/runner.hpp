@@ -33,7 +33,4 @@ RunSummary run_experiment(const Experiment& experiment, const RunOptions& option
 std::string run_directory(const Experiment& e, const std::string& task, const std::string& label,
                           uint64_t seed);
 
-// Writes text to path through path + ".tmp" and a rename.
-void write_file_atomically(const std::string& path, const std::string& text);
-
 }  // namespace gsnn

@@ -28,6 +28,8 @@ struct Locator {
       fail(prefix + "." + e.key, e.what());
     } catch (const std::invalid_argument& e) {
       fail(prefix, e.what());
+    } catch (const nlohmann::json::exception& e) {
+      fail(prefix, std::string("wrong type: ") + e.what());
     }
   }
 };
@@ -71,8 +73,10 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
     if (!t.contains(key)) at.fail(prefix + "." + key, "missing");
   try {
     const double validation = t.value("validation", 0.2), test = t.value("test", 0.2);
-    if (validation <= 0 || test < 0 || validation + test >= 1)
-      at.fail(prefix + ".validation", "validation must be > 0, test >= 0, their sum < 1");
+    if (validation <= 0 || test <= 0 || validation + test >= 1)
+      at.fail(prefix + ".validation",
+              "validation and test must be > 0 and sum to less than 1 (the test set is "
+              "never the validation set)");
     const std::string loss = t.value("loss", "mse");
     if (loss != "mse" && loss != "nll") at.fail(prefix + ".loss", "must be \"mse\" or \"nll\"");
     return csv_task(t.at("name"), t.at("file"), t.at("inputs"), t.at("targets"), validation, test,
@@ -83,6 +87,16 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
 }
 
 }  // namespace
+
+std::string file_safe(const std::string& name) {
+  std::string out;
+  for (char c : name) {
+    const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' ||
+                    c == '=' || c == ',' || c == '_';
+    out += ok ? c : '_';
+  }
+  return out;
+}
 
 ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, int64_t inputs, int64_t outputs,
                              int64_t* count) {
@@ -150,6 +164,10 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
       e.tasks.push_back(parse_csv_task(at, doc["csv"][i], fmt::format("csv[{}]", i)));
   }
   if (e.tasks.empty()) at.fail("tasks", "no task: give tasks = [...] or [[csv]] tables");
+  std::set<std::string> task_names;  // results live in OUTPUT/<file_safe(name)>
+  for (const auto& t : e.tasks)
+    if (!task_names.insert(file_safe(t.name)).second)
+      at.fail(doc.contains("csv") ? "csv" : "tasks", "task '" + t.name + "' appears twice");
 
   const auto seeds = doc.value("seeds", nlohmann::json(1));
   if (seeds.is_number_integer()) {
@@ -185,9 +203,13 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     if (!m.contains("family") || !m["family"].is_string())
       at.fail(prefix + ".family", "missing (a model family or alias, see `gsnn models`)");
     const std::string name = m["family"];
+    for (const char* table : {"options", "sweep", "training"})
+      if (m.contains(table) && !m[table].is_object())
+        at.fail(prefix + "." + table, "must be a table of key = value");
+    if (m.contains("label") && !m["label"].is_string())
+      at.fail(prefix + ".label", "must be a string");
     const auto options = m.value("options", nlohmann::json::object());
     const auto sweep = m.value("sweep", nlohmann::json::object());
-    if (!sweep.is_object()) at.fail(prefix + ".sweep", "must be a table of option = [values]");
     auto training = shared;
     training.update(m.value("training", nlohmann::json::object()));
     at.at(prefix + ".training", [&] { return TrainOptions::from_json(training); });
@@ -208,7 +230,7 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
           parts += (parts.empty() ? "" : ",") + k + "=" + value_text(v);
         run.label += "[" + parts + "]";
       }
-      if (!labels.insert(run.label).second)
+      if (!labels.insert(file_safe(run.label)).second)
         at.fail(prefix + ".label", "label '" + run.label + "' is used twice");
       e.models.push_back(run);
     }

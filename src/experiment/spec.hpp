@@ -42,6 +42,9 @@ Experiment load_experiment(const std::string& path);
 Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
                             const SourceLines* lines);
 
+// A task or model label as used in file names (unsafe characters -> '_').
+std::string file_safe(const std::string& name);
+
 // Width that brings `spec`'s parameter count (output noise included) closest
 // to `target` for a model with these inputs/outputs; throws if the family has
 // no width option or no width lands within 5%.

@@ -9,6 +9,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "io/files.hpp"
 #include "io/safetensors.hpp"
 
 #include "gsnn/version.hpp"
@@ -68,13 +69,10 @@ void save_model(const TrainedModel& model, const std::string& directory) {
   const auto dir = std::filesystem::path(directory);
   write_safetensors((dir / kWeights).string(), tensors,
                     {{"format", "gsnn-model"}, {"family", model.spec.family}});
-  const auto json_path = (dir / kDescription).string();
-  {
-    std::ofstream out(json_path + ".tmp");
-    out << description.dump(2) << '\n';
-    if (!out) throw std::runtime_error(fmt::format("{}: write failed", json_path));
-  }
-  std::filesystem::rename(json_path + ".tmp", json_path);
+  // The checksum ties this description to these weights: a crash between the
+  // two renames (or a stray copy) cannot pair new weights with old scalers.
+  description["weights_checksum"] = file_checksum((dir / kWeights).string());
+  write_file_atomically((dir / kDescription).string(), description.dump(2) + "\n");
 }
 
 TrainedModel load_model(const std::string& directory) {
@@ -118,6 +116,10 @@ TrainedModel load_model(const std::string& directory) {
 
   const auto weights_path = (dir / d.value("weights", kWeights)).string();
   auto file = read_safetensors(weights_path);
+  if (d.contains("weights_checksum") && d["weights_checksum"] != file_checksum(weights_path))
+    throw std::runtime_error(
+        fmt::format("{}: does not belong to {} (checksum mismatch: written by another save?)",
+                    weights_path, json_path));
   std::set<std::string> used;
   torch::NoGradGuard guard;
   for (auto& [name, target] : model_tensors(m.regressor)) {

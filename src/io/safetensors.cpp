@@ -1,6 +1,8 @@
 // safetensors writer and strict reader.
 #include "io/safetensors.hpp"
 
+#include "io/files.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -65,7 +67,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
     for (const auto& t : data)
       out.write(static_cast<const char*>(t.data_ptr()),
                 static_cast<std::streamsize>(t.numel() * t.element_size()));
-    if (!out) throw std::runtime_error(fmt::format("{}: write failed", path));
+    close_or_throw(out, path);
   }
   if (std::rename(tmp.c_str(), path.c_str()) != 0)
     throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));

@@ -55,9 +55,10 @@ Moments scaled_erf_moments(const torch::Tensor& m, const torch::Tensor& v, doubl
 Moments bump_moments(const torch::Tensor& m, const torch::Tensor& v) {
   const auto m2 = m * m;
   const auto log_mean = -0.5 * m2 / (1.0 + v) - 0.5 * torch::log1p(v);
-  // Var = mean^2 * expm1(t), t = m^2 v / ((1+v)(1+2v)) + log1p(v) - log1p(2v)/2 >= 0.
+  // Var = mean^2 * expm1(t), t = m^2 v / ((1+v)(1+2v)) + log1p(v) - log1p(2v)/2 >= 0,
+  // with log1p(v) - log1p(2v)/2 = log1p(v^2/(1+2v))/2 (no cancellation at small v).
   const auto t =
-      (m2 * v / ((1.0 + v) * (1.0 + 2.0 * v)) + torch::log1p(v) - 0.5 * torch::log1p(2.0 * v))
+      (m2 * v / ((1.0 + v) * (1.0 + 2.0 * v)) + 0.5 * torch::log1p(v * v / (1.0 + 2.0 * v)))
           .clamp_min(0.0);
   // expm1 overflows for large t: switch to the log domain there (inputs of
   // each branch clamped to its own range so neither branch yields inf).
@@ -70,10 +71,11 @@ Moments bump_moments(const torch::Tensor& m, const torch::Tensor& v) {
 
 Moments sin_moments(const torch::Tensor& m, const torch::Tensor& v) {
   const auto decay = torch::exp(-v);
-  const auto sin_m = torch::sin(m);
-  // Var = (1 - e^{-v}) [ (1 + e^{-v})/2 - sin^2(m) e^{-v} ]  (>= 0, no cancellation)
-  const auto var = -torch::expm1(-v) * (0.5 * (1.0 + decay) - sin_m * sin_m * decay);
-  return {sin_m * torch::exp(-0.5 * v), var.clamp_min(0.0)};
+  const auto cos_m = torch::cos(m);
+  // Var = (1 - e^{-v}) [ (1 - e^{-v})/2 + cos^2(m) e^{-v} ]: a sum of non-negative terms
+  const auto one_minus = -torch::expm1(-v);
+  const auto var = one_minus * (0.5 * one_minus + cos_m * cos_m * decay);
+  return {torch::sin(m) * torch::exp(-0.5 * v), var};
 }
 
 Moments gelu_moments(const torch::Tensor& m, const torch::Tensor& v) {
@@ -111,7 +113,9 @@ torch::Tensor probit_variance(const torch::Tensor& m, const torch::Tensor& v) {
   // ~1e-12 relative with 16 nodes.
   static const QuadratureRule rule = gauss_legendre_unit(kProbitNodes);
   const auto a2 = (m * m / (1.0 + v)).unsqueeze(-1);
-  const auto upper = torch::asin(v / (1.0 + v)).unsqueeze(-1);
+  // asin(v/(1+v)) written as atan(v/sqrt(1+2v)): the same angle, with a
+  // finite derivative even where v/(1+v) rounds to 1 in float32.
+  const auto upper = torch::atan(v / torch::sqrt(1.0 + 2.0 * v)).unsqueeze(-1);
   const auto theta = upper * rule_tensor(rule.nodes, m);
   const auto integrand = torch::exp(-a2 / (1.0 + torch::sin(theta)));
   return (upper * (integrand * rule_tensor(rule.weights, m)).sum(-1, true)).squeeze(-1) /

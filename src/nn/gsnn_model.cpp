@@ -45,7 +45,8 @@ GsnnImpl::GsnnImpl(GsnnOptions options) : options_(std::move(options)) {
     taus *= torch::pow(o.tau_ratio, torch::arange(o.depth).to(torch::kFloat32)).unsqueeze(1);
   if (o.tau_schedule == TauSchedule::Learned) {
     // inverse softplus, so that softplus(param) starts at tau
-    tau_param_ = register_parameter("tau_rho", torch::log(torch::expm1(taus)));
+    tau_param_ = register_parameter(
+        "tau_rho", torch::where(taus > 20, taus, torch::log(torch::expm1(taus.clamp_max(20)))));
   } else {
     tau_param_ = register_buffer("tau_squared", taus * taus);
   }

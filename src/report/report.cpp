@@ -13,7 +13,9 @@
 #include <stdexcept>
 
 #include "data/csv.hpp"
+#include "experiment/spec.hpp"
 #include "gsnn/version.hpp"
+#include "io/files.hpp"
 #include "io/model_file.hpp"
 #include "report/gnuplot.hpp"
 
@@ -104,12 +106,6 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
-std::string safe(const std::string& s) {
-  std::string out;
-  for (char c : s) out += std::isalnum(static_cast<unsigned char>(c)) ? c : '_';
-  return out;
-}
-
 // Base label of a swept model: "gsnn[depth=2]" -> "gsnn".
 std::string base_label(const std::string& label) { return label.substr(0, label.find('[')); }
 
@@ -171,8 +167,16 @@ class TaskReport {
       }
     }
     for (const auto& label : order_) {
-      h +=
-          fmt::format("<tr><td>{}</td><td>{}</td>", html_escape(label), by_model_.at(label).size());
+      // seeds with a finite test error / all seeds, so failed runs stay visible
+      const auto& runs = by_model_.at(label);
+      int diverged = 0;
+      for (const auto* r : runs) diverged += r->record.value("diverged", false);
+      const auto finite = stat(values(label, {"metrics", "test", "mse"})).n;
+      std::string seeds = std::to_string(runs.size());
+      if (finite != static_cast<int>(runs.size()))
+        seeds = fmt::format("{}/{} finite", finite, runs.size());
+      if (diverged) seeds += fmt::format(", {} diverged", diverged);
+      h += fmt::format("<tr><td>{}</td><td>{}</td>", html_escape(label), seeds);
       for (const auto* c : shown) {
         const auto s = stat(values(label, c->path));
         std::string cell = s.n == 0                 ? "–"
@@ -186,7 +190,7 @@ class TaskReport {
     return h + "</table>\n";
   }
 
-  std::string png(const std::string& what) const { return safe(key_) + "_" + what + ".png"; }
+  std::string png(const std::string& what) const { return file_safe(key_) + "_" + what + ".png"; }
 
   Figures learning_curves() const {
     PlotSpec spec;
@@ -212,7 +216,10 @@ class TaskReport {
       }
       spec.series.push_back(s);
     }
-    const std::string loss = runs_.front().record.at("training").at("loss");
+    std::set<std::string> losses;
+    for (const auto& r : runs_)
+      losses.insert(r.record.at("training").at("loss").get<std::string>());
+    const std::string loss = losses.size() == 1 ? *losses.begin() : "each model's own loss";
     spec.ylabel =
         fmt::format("{} loss ({}, standardised units)", validation ? "validation" : "train", loss);
     spec.title = key_ + ": learning curves (mean over seeds)";
@@ -276,13 +283,13 @@ class TaskReport {
         fit.upper.push_back(m + 2 * s);
       }
       PlotSpec spec;
-      spec.path = (out_ / png("fit_" + safe(label))).string();
+      spec.path = (out_ / png("fit_" + file_safe(label))).string();
       spec.title = fmt::format("{}: {} (seed {})", key_, label, run->record.at("seed").dump());
       spec.xlabel = train.header[0];
       spec.ylabel = train.header[1];
       spec.series = {fit, points};
       plot_lines(spec);
-      figs.emplace_back(spec.title, png("fit_" + safe(label)));
+      figs.emplace_back(spec.title, png("fit_" + file_safe(label)));
     }
     return figs;
   }
@@ -309,9 +316,9 @@ class TaskReport {
         err.push_back(std::log10(std::abs(pred.mean[i][0].item<double>() - y[i]) + 1e-12));
       const auto title = fmt::format("{}: log10 |error| of {} (seed {})", key_, label,
                                      run->record.at("seed").dump());
-      plot_colour_map((out_ / png("error_" + safe(label))).string(), title, x1, x2, err,
+      plot_colour_map((out_ / png("error_" + file_safe(label))).string(), title, x1, x2, err,
                       "log10 |error|");
-      figs.emplace_back(title, png("error_" + safe(label)));
+      figs.emplace_back(title, png("error_" + file_safe(label)));
     }
     return figs;
   }
@@ -350,7 +357,7 @@ class TaskReport {
         series.upper.push_back(s.mean + s.std);
       }
       PlotSpec spec;
-      spec.path = (out_ / png("sweep_" + safe(base))).string();
+      spec.path = (out_ / png("sweep_" + file_safe(base))).string();
       spec.title = fmt::format("{}: {} sweep, test MSE against {} (mean ± std over seeds)", key_,
                                base, xkey);
       spec.xlabel = xkey;
@@ -359,7 +366,7 @@ class TaskReport {
       spec.xtics = xs;
       for (const auto& name : line_order) spec.series.push_back(lines[name]);
       plot_lines(spec);
-      figs.emplace_back(spec.title, png("sweep_" + safe(base)));
+      figs.emplace_back(spec.title, png("sweep_" + file_safe(base)));
     }
     return figs;
   }
@@ -422,7 +429,7 @@ targets' units; learning curves in standardised units.</p>
 </body></html>
 )",
                                        summary.runs, html_escape(results_dir), GSNN_VERSION, body);
-  std::ofstream(fs::path(report_dir) / "index.html") << page;
+  write_file_atomically((fs::path(report_dir) / "index.html").string(), page);
   return summary;
 }
 

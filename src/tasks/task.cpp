@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <filesystem>
 #include <stdexcept>
 
 namespace gsnn {
@@ -80,13 +81,24 @@ Task csv_task(const std::string& name, const std::string& path,
   t.name = name;
   t.summary = "CSV file " + path;
   t.loss = loss;
+  std::error_code ec;  // size and modification time identify the file's contents
+  const auto size = std::filesystem::file_size(path, ec);
+  const auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
+  t.definition = {{"csv", path},
+                  {"inputs", inputs},
+                  {"targets", targets},
+                  {"validation", validation_fraction},
+                  {"test", test_fraction},
+                  {"loss", loss},
+                  {"file_size", ec ? -1 : static_cast<int64_t>(size)},
+                  {"file_mtime", mtime}};
   t.generate = [=](uint64_t seed) {
     const auto all = select_columns(read_csv(path), path, inputs, targets);
     const auto split = split_dataset(all, validation_fraction, test_fraction, seed);
     TaskData d;
     d.train = split.train;
     d.validation = split.validation;
-    d.evaluation = {{"test", split.test.size() > 0 ? split.test : split.validation}};
+    d.evaluation = {{"test", split.test}};
     const auto lo = std::get<0>(all.x.min(0)), hi = std::get<0>(all.x.max(0));
     for (int64_t i = 0; i < all.x.size(1); ++i)
       d.domain.emplace_back(lo[i].item<double>(), hi[i].item<double>());
@@ -97,10 +109,16 @@ Task csv_task(const std::string& name, const std::string& path,
 
 const std::vector<Task>& builtin_tasks() {
   static const std::vector<Task> tasks = {
-      {"smooth2d", "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points", "mse",
-       smooth2d},
-      {"noisy-sine", "sin(x) + N(0, 0.5^2) on [-2pi, 2pi], 200 points; extrapolate to 3pi", "nll",
-       noisy_sine},
+      {"smooth2d",
+       "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points",
+       "mse",
+       smooth2d,
+       {{"builtin", "smooth2d"}}},
+      {"noisy-sine",
+       "sin(x) + N(0, 0.5^2) on [-2pi, 2pi], 200 points; extrapolate to 3pi",
+       "nll",
+       noisy_sine,
+       {{"builtin", "noisy-sine"}}},
   };
   return tasks;
 }

@@ -2,6 +2,8 @@
 // seed) so every result can be regenerated. docs/tasks.md describes each.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -30,6 +32,8 @@ struct Task {
   std::string summary;  // one line, for `gsnn tasks`
   std::string loss;     // default training loss: "mse" or "nll"
   std::function<TaskData(uint64_t data_seed)> generate;
+  // What defines the data (compared when deciding whether a result is stale).
+  nlohmann::json definition;
 };
 
 // A task over a user's CSV file: rows split with `split_seed` (the data seed

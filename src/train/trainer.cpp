@@ -18,9 +18,13 @@ namespace gsnn {
 const std::vector<OptionSpec>& TrainOptions::specs() {
   static const std::vector<OptionSpec> s = {
       {"optimizer", "adam", "optimiser", {"adam", "adamw", "lbfgs"}},
-      {"lr", 1e-2, "initial learning rate", {}, 0},
+      {"lr", 1e-2, "initial learning rate (> 0)", {}, 1e-12},
       {"lr_schedule", "cosine", "learning-rate schedule", {"constant", "cosine", "exponential"}},
-      {"lr_final_ratio", 0.01, "final lr as a fraction of lr (cosine, exponential)", {}, 0},
+      {"lr_final_ratio",
+       0.01,
+       "final lr as a fraction of lr, in (0, 1] (cosine, exponential)",
+       {},
+       1e-12},
       {"weight_decay", 0.0, "weight decay (L2 for adam, decoupled for adamw)", {}, 0},
       {"steps", 2000, "optimiser steps", {}, 1},
       {"batch_size", 0, "mini-batch size, 0 = full batch", {}, 0},
@@ -69,18 +73,38 @@ double scheduled_lr(const TrainOptions& o, int64_t step) {
   return o.lr;
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o,
-                                                        std::vector<torch::Tensor> params) {
+// Adam/AdamW with weight decay on the weights only: decaying the noise and
+// tau parameters would pull sigma_n and a learned tau towards softplus(0).
+template <class Opt, class Options>
+std::unique_ptr<torch::optim::Optimizer> adam_like(const TrainOptions& o, Regressor& model) {
+  std::vector<torch::Tensor> decayed, scales;
+  for (const auto& p : model->named_parameters()) {
+    const auto& name = p.key();
+    auto ends_with = [&](const std::string& suffix) {
+      return name.size() >= suffix.size() &&
+             name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    const bool scale = ends_with("tau_rho") || ends_with("noise_rho");
+    (scale ? scales : decayed).push_back(p.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(decayed,
+                      std::make_unique<Options>(Options(o.lr).weight_decay(o.weight_decay)));
+  if (!scales.empty())
+    groups.emplace_back(scales, std::make_unique<Options>(Options(o.lr).weight_decay(0.0)));
+  return std::make_unique<Opt>(groups, Options(o.lr).weight_decay(o.weight_decay));
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, Regressor& model) {
   if (o.optimizer == "adam")
-    return std::make_unique<torch::optim::Adam>(
-        params, torch::optim::AdamOptions(o.lr).weight_decay(o.weight_decay));
+    return adam_like<torch::optim::Adam, torch::optim::AdamOptions>(o, model);
   if (o.optimizer == "adamw")
-    return std::make_unique<torch::optim::AdamW>(
-        params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+    return adam_like<torch::optim::AdamW, torch::optim::AdamWOptions>(o, model);
   if (o.optimizer == "lbfgs")
     return std::make_unique<torch::optim::LBFGS>(
-        params, torch::optim::LBFGSOptions(o.lr).max_iter(1).history_size(50).line_search_fn(
-                    "strong_wolfe"));
+        model->parameters(),
+        torch::optim::LBFGSOptions(o.lr).max_iter(1).history_size(50).line_search_fn(
+            "strong_wolfe"));
   throw std::invalid_argument("unknown optimizer '" + o.optimizer + "'");
 }
 
@@ -146,6 +170,9 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
                             const std::string& label, const TrainHooks& hooks) {
   const auto& o = options;
   if (o.steps < 1) throw std::invalid_argument("training: steps must be >= 1");
+  if (o.lr_final_ratio > 1) throw std::invalid_argument("training: lr_final_ratio must be <= 1");
+  if (o.patience > 0 && !(x_validation.defined() && x_validation.size(0) > 0))
+    throw std::invalid_argument("training: patience (early stopping) needs validation data");
   if (o.optimizer == "lbfgs" && o.batch_size > 0)
     throw std::invalid_argument("training: lbfgs needs full batch (batch_size = 0)");
   const Loss loss_kind = parse_loss(o.loss);
@@ -154,7 +181,7 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
   const bool full_batch = o.batch_size == 0 || o.batch_size >= n;
 
   torch::manual_seed(o.seed);
-  auto optimizer = make_optimizer(o, model->parameters());
+  auto optimizer = make_optimizer(o, model);
   auto params = model->parameters();
 
   auto evaluate = [&](const torch::Tensor& x, const torch::Tensor& y) {
