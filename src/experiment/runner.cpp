@@ -192,11 +192,12 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
       for (const auto seed : e.seeds) {
         ++index;
         training["seed"] = seed;
+        const auto train_options = TrainOptions::from_json(training);
         const nlohmann::json config = {
             {"task", task.name},
             {"data_seed", e.data_seed},
             {"model", {{"label", model.label}, {"family", spec.family}, {"options", spec.options}}},
-            {"training", TrainOptions::from_json(training).to_json()},
+            {"training", train_options.to_json()},
             {"target_params",
              e.target_params ? nlohmann::json(*e.target_params) : nlohmann::json(nullptr)}};
         const fs::path dir = run_directory(e, task.name, model.label, seed);
@@ -211,7 +212,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         fs::create_directories(dir);
         FitRequest request;
         request.model = spec;
-        request.training = TrainOptions::from_json(training);
+        request.training = train_options;
         request.training.progress = options.progress;
         request.device = options.device;
 

@@ -8,6 +8,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "moments/quadrature.hpp"
 
@@ -122,38 +123,29 @@ torch::Tensor probit_variance(const torch::Tensor& m, const torch::Tensor& v) {
          (2.0 * M_PI);
 }
 
+// The one list of activations and their names.
+constexpr std::pair<Activation, const char*> kActivationNames[] = {
+    {Activation::Identity, "identity"}, {Activation::Relu, "relu"}, {Activation::Probit, "probit"},
+    {Activation::Erf, "erf"},           {Activation::Tanh, "tanh"}, {Activation::Bump, "bump"},
+    {Activation::Sin, "sin"},           {Activation::Gelu, "gelu"}};
+
 Activation parse_activation(const std::string& name) {
-  for (auto a : {Activation::Identity, Activation::Relu, Activation::Probit, Activation::Erf,
-                 Activation::Tanh, Activation::Bump, Activation::Sin, Activation::Gelu})
-    if (activation_name(a) == name) return a;
+  for (const auto& [a, n] : kActivationNames)
+    if (name == n) return a;
   throw std::invalid_argument(fmt::format("unknown activation '{}' (known: {})", name,
                                           fmt::join(activation_names(), ", ")));
 }
 
 std::string activation_name(Activation activation) {
-  switch (activation) {
-    case Activation::Identity:
-      return "identity";
-    case Activation::Relu:
-      return "relu";
-    case Activation::Probit:
-      return "probit";
-    case Activation::Erf:
-      return "erf";
-    case Activation::Tanh:
-      return "tanh";
-    case Activation::Bump:
-      return "bump";
-    case Activation::Sin:
-      return "sin";
-    case Activation::Gelu:
-      return "gelu";
-  }
-  return "?";
+  for (const auto& [a, n] : kActivationNames)
+    if (a == activation) return n;
+  throw std::logic_error("activation_name: unhandled activation");
 }
 
 std::vector<std::string> activation_names() {
-  return {"identity", "relu", "probit", "erf", "tanh", "bump", "sin", "gelu"};
+  std::vector<std::string> names;
+  for (const auto& entry : kActivationNames) names.emplace_back(entry.second);
+  return names;
 }
 
 torch::Tensor activate(Activation activation, const torch::Tensor& z) {

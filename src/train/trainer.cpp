@@ -274,10 +274,16 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
     }
     result.steps_run = step;
 
-    bool params_finite = true;
-    for (const auto& p : params)
-      params_finite = params_finite && torch::isfinite(p).all().item<bool>();
-    if (!std::isfinite(step_loss) || !params_finite) {
+    // A step that turns the weights non-finite shows in the next step's loss;
+    // the weights themselves are only scanned where no next step follows
+    // (checks and the last step), keeping the scan off the per-step path.
+    const bool check = step % o.eval_every == 0 || step == o.steps;
+    auto params_finite = [&] {
+      for (const auto& p : params)
+        if (!torch::isfinite(p).all().item<bool>()) return false;
+      return true;
+    };
+    if (!std::isfinite(step_loss) || (check && !params_finite())) {
       restore_snapshot(*model, kept);
       result.diverged = true;
       result.stop_reason = fmt::format(
@@ -286,7 +292,7 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
       break;
     }
 
-    if (step % o.eval_every == 0 || step == o.steps) {
+    if (check) {
       const double train_loss = full_batch ? evaluate(x_train, y_train) : step_loss;
       const double val_loss = has_validation ? evaluate(x_validation, y_validation)
                                              : std::numeric_limits<double>::quiet_NaN();
