@@ -62,6 +62,20 @@ expect_error "must be >= 1" "$gsnn" fit --data train.csv --inputs x1 --target y 
 printf '[training]\nsteps = "many"\n' > bad.toml
 expect_error "must be an integer" "$gsnn" fit --data train.csv --inputs x1 --target y --config bad.toml --out bad -q
 expect_error "cannot open model description" "$gsnn" predict --model . --data train.csv --out p.csv
+# nothing lost: a failed fit keeps the good model at --out; predict never overwrites its input
+printf 'x1,x2,y\n1,2,1e308\n2,1,-1e308\n3,3,1e308\n4,1,-1e308\n5,2,1e308\n6,3,0\n' > huge.csv
+cp -r m_tanh m_keep
+expect_error "not saved\|non-finite" "$gsnn" fit --data huge.csv --inputs x1,x2 --target y --out m_keep --steps 20 -q
+cmp m_tanh/weights.safetensors m_keep/weights.safetensors || fail "failed fit replaced a good model"
+cp train.csv input.csv
+expect_error "refusing to overwrite" "$gsnn" predict --model m_tanh --data input.csv --out input.csv -q
+cmp train.csv input.csv || fail "predict overwrote its input"
+# no command runs from a path: the report directory name reaches no shell
+"$gsnn" run noisy-sine --models mlp-relu --seeds 1 --steps 20 --out res_cmd -q > /dev/null
+"$gsnn" report res_cmd -o 'rep$(touch pwned1)`touch pwned2`' > /dev/null
+[ ! -e pwned1 ] && [ ! -e pwned2 ] || fail "gsnn report ran a command from its -o path"
+ls 'rep$(touch pwned1)`touch pwned2`'/index.html > /dev/null || fail "report with an odd path"
+
 # experiments: short form, skip on rerun, report
 "$gsnn" run noisy-sine --models gsnn,mlp-relu --seeds 2 --steps 40 --out res -q > run.txt
 grep -q "4 runs trained" run.txt || fail "run: $(cat run.txt)"

@@ -169,6 +169,22 @@ TEST(Metrics, SmoothnessOfKnownFunctions) {
   EXPECT_NEAR(t.lipschitz, 3.0, 1e-6);
 }
 
+TEST(Metrics, SmoothnessGridStaysBounded) {
+  int64_t largest = 0;
+  auto f = [&](const torch::Tensor& x) {
+    largest = std::max(largest, x.size(0));
+    return x.sum(1, true);
+  };
+  for (int d : {3, 5, 11}) {
+    const auto s = measure_smoothness(f, std::vector<std::pair<double, double>>(d, {0, 1}));
+    EXPECT_NEAR(s.second_difference, 0.0, 1e-9) << d;
+  }
+  EXPECT_LE(largest, 200000);
+  const auto s = measure_smoothness(f, std::vector<std::pair<double, double>>(16, {0, 1}));
+  EXPECT_TRUE(std::isnan(s.second_difference));  // 3^16 points would not fit: not measured
+  EXPECT_LE(largest, 200000);
+}
+
 bool is_png(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   char magic[8] = {};

@@ -99,6 +99,15 @@ TEST_F(SavedModel, WrongVersionIsRefused) {
   EXPECT_NE(load_error(dir_.file("m")).find("not valid JSON"), std::string::npos);
 }
 
+TEST_F(SavedModel, OldTanhNameLoadsAsErfTanh) {
+  const auto path = dir_.file("m/model.json");
+  auto j = nlohmann::json::parse(read_all(path));
+  EXPECT_EQ(j["options"]["activation"], "erf-tanh");
+  j["options"]["activation"] = "tanh";  // as written before the rename
+  write_all(path, j.dump());
+  EXPECT_EQ(load_model(dir_.file("m")).spec.options["activation"], "erf-tanh");
+}
+
 TEST_F(SavedModel, ShapeMismatchIsRefused) {
   const auto path = dir_.file("m/model.json");
   auto j = nlohmann::json::parse(read_all(path));

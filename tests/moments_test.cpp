@@ -43,7 +43,7 @@ std::vector<Activation> all_activations() {
   return out;
 }
 
-TEST(Quadrature, RulesIntegratePolynomialsExactly) {
+TEST(Quadrature, LegendreIntegratesPolynomialsExactly) {
   auto gl = gauss_legendre_unit(8);
   double s = 0, s3 = 0;
   for (int i = 0; i < 8; ++i) {
@@ -52,16 +52,19 @@ TEST(Quadrature, RulesIntegratePolynomialsExactly) {
   }
   EXPECT_NEAR(s, 1.0, 1e-14);
   EXPECT_NEAR(s3, 1.0 / 8.0, 1e-14);
-  auto gh = gauss_hermite_normal(20);
-  double m0 = 0, m2 = 0, m4 = 0;
-  for (int i = 0; i < 20; ++i) {
-    m0 += gh.weights[i];
-    m2 += gh.weights[i] * gh.nodes[i] * gh.nodes[i];
-    m4 += gh.weights[i] * std::pow(gh.nodes[i], 4);
+}
+
+TEST(Moments, InferenceModeFirstThenAutograd) {
+  // The probit rule's tensors are built once; built under InferenceMode they
+  // must still serve a later call that needs gradients.
+  const auto m = torch::linspace(-2, 2, 5, torch::kFloat64);
+  {
+    c10::InferenceMode guard;
+    probit_variance(m, torch::ones_like(m));
   }
-  EXPECT_NEAR(m0, 1.0, 1e-13);
-  EXPECT_NEAR(m2, 1.0, 1e-12);
-  EXPECT_NEAR(m4, 3.0, 1e-11);
+  const auto v = torch::ones_like(m).requires_grad_();
+  probit_variance(m, v).sum().backward();
+  EXPECT_TRUE(torch::isfinite(v.grad()).all().item<bool>());
 }
 
 TEST(Moments, MatchQuadratureOnGrid) {
@@ -148,7 +151,7 @@ TEST(Moments, GradientsMatchFiniteDifferences) {
 
 TEST(Moments, TanhIsCloseToTrueTanh) {
   auto z = torch::linspace(-6, 6, 2001, torch::kFloat64);
-  const double gap = (activate(Activation::Tanh, z) - torch::tanh(z)).abs().max().item<double>();
+  const double gap = (activate(Activation::ErfTanh, z) - torch::tanh(z)).abs().max().item<double>();
   EXPECT_LT(gap, 0.036);
 }
 

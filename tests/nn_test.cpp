@@ -31,7 +31,7 @@ TEST(Gsnn, OneLayerMomentsMatchMonteCarlo) {
   // is exactly Gaussian and units are independent (independent tau noise),
   // so the output mean and variance are exact.
   torch::manual_seed(2);
-  for (const auto& act : {"tanh", "relu", "sin", "gelu"}) {
+  for (const auto& act : {"erf-tanh", "relu", "sin", "gelu"}) {
     GsnnOptions o;
     o.inputs = 2;
     o.depth = 1;

@@ -2,8 +2,12 @@
 // mini-batches, clipping, and the Gaussian NLL learning the noise level.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "nn/registry.hpp"
 #include "tasks/task.hpp"
+#include "test_util.hpp"
 #include "train/fit.hpp"
 
 namespace gsnn {
@@ -79,7 +83,7 @@ TEST(Trainer, OptimisersReduceTheLoss) {
     auto o = quiet(opt == "lbfgs" ? 60 : 300);
     o.optimizer = opt;
     o.lr = opt == "lbfgs" ? 1.0 : 1e-2;
-    o.clip_norm = 10.0;
+    if (opt != "lbfgs") o.clip_norm = 10.0;
     auto r = make("gsnn", 3);
     const auto result = train_regressor(r, p.x, p.y, {}, {}, o);
     EXPECT_LT(result.curve.back().train_loss, 0.2 * result.curve.front().train_loss) << opt;
@@ -118,6 +122,68 @@ TEST(Trainer, RejectsBadOptions) {
   o = quiet(5);
   o.patience = 3;  // early stopping without validation data
   EXPECT_THROW(train_regressor(r, p.x, p.y, {}, {}, o), std::invalid_argument);
+}
+
+// A model that counts its forward passes.
+class CountingImpl : public ModelImpl {
+ public:
+  explicit CountingImpl(ModelPtr inner) : inner_(register_module("inner", std::move(inner))) {}
+  Moments forward(const Moments& x) override {
+    ++calls;
+    return inner_->forward(x);
+  }
+  int calls = 0;
+
+ private:
+  ModelPtr inner_;
+};
+
+TEST(Trainer, LbfgsEvaluatesEachPointOnce) {
+  const auto p = sine_problem();
+  torch::manual_seed(3);
+  auto counting =
+      std::make_shared<CountingImpl>(build_model(resolve_model("mlp-tanh", {{"width", 8}}), 1, 1));
+  Regressor r(counting, 0.1);
+  auto o = quiet(40);
+  o.eval_every = 20;
+  o.optimizer = "lbfgs";
+  o.lr = 1.0;
+  const auto result = train_regressor(r, p.x, p.y, {}, {}, o);
+  EXPECT_EQ(result.steps_run, 40) << result.stop_reason;
+  // One evaluation per iteration plus the line search's extra ones; calling
+  // step() once per iteration evaluated every point twice (>= 2 per step).
+  EXPECT_LT(counting->calls, 2 * 40) << counting->calls;
+  EXPECT_LT(result.curve.back().train_loss, 0.2 * result.curve.front().train_loss);
+
+  o.clip_norm = 1.0;
+  const auto error = test::error_message([&] { train_regressor(r, p.x, p.y, {}, {}, o); });
+  EXPECT_NE(error.find("clip_norm does not apply to lbfgs"), std::string::npos) << error;
+}
+
+TEST(Trainer, OwnGeneratorIsolatesItFromOtherRandomNumbers) {
+  const auto p = sine_problem();
+  auto o = quiet(60);
+  o.batch_size = 8;
+  auto a = make("mlp-relu", 5), b = make("mlp-relu", 5);
+  train_regressor(a, p.x, p.y, {}, {}, o);
+  std::atomic<bool> stop{false};
+  std::thread other([&] {  // another user of LibTorch's global generator
+    while (!stop) {
+      torch::randn({8});
+      torch::manual_seed(123);
+    }
+  });
+  train_regressor(b, p.x, p.y, {}, {}, o);
+  stop = true;
+  other.join();
+  const auto wa = weights(a), wb = weights(b);
+  for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i]));
+}
+
+TEST(Loss, NllHasAVarianceFloor) {
+  const auto y = torch::zeros({4, 1});
+  const double nll = loss_value(Loss::GaussianNll, {y, torch::zeros_like(y)}, y).item<double>();
+  EXPECT_NEAR(nll, 0.5 * std::log(2 * M_PI * kNllVarianceFloor), 1e-5);
 }
 
 }  // namespace

@@ -5,7 +5,6 @@
 
 #include <stdexcept>
 
-#include "core/runtime.hpp"
 #include "io/model_file.hpp"
 
 namespace gsnn {
@@ -17,9 +16,15 @@ struct Predictor::State {
 Predictor::Predictor(std::shared_ptr<const State> state) : state_(std::move(state)) {}
 
 Predictor Predictor::load(const std::string& directory) {
-  init_runtime({0, true});  // allocator only: the host keeps its own thread settings
+  // The host process keeps its own allocator and thread settings.
   auto state = std::make_shared<State>();
-  state->model = load_model(directory);
+  try {
+    state->model = load_model(directory);
+  } catch (const std::runtime_error&) {
+    throw;
+  } catch (const std::exception& e) {  // LibTorch, JSON: the promise is std::runtime_error
+    throw std::runtime_error(directory + ": " + e.what());
+  }
   return Predictor(std::move(state));
 }
 

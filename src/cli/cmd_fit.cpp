@@ -77,6 +77,9 @@ void run_fit(const FitArgs& a) {
                                    data_options["split_seed"].get<uint64_t>());
   auto outcome = fit_model(split.train, split.validation, request, "fit " + model_name);
   auto& model = outcome.model;
+  // A run that diverged is not saved: it would replace a good model at --out.
+  if (outcome.result.diverged)
+    throw std::runtime_error(outcome.result.stop_reason + "; nothing saved to " + a.out);
   model.training["data"] = {{"file", a.data}, {"split", data_options}};
   save_model(model, a.out);
 
@@ -95,7 +98,6 @@ void run_fit(const FitArgs& a) {
              outcome.result.stop_reason, outcome.result.seconds);
   print_table({"set", "rows", "rmse", "mse", "nll", "mean std", "95% cover"}, rows);
   fmt::print("saved to {}\n", a.out);
-  if (outcome.result.diverged) throw std::runtime_error(outcome.result.stop_reason);
 }
 
 }  // namespace

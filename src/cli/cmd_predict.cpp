@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "cli/common.hpp"
 #include "data/csv.hpp"
@@ -25,6 +26,10 @@ std::vector<double> column(const torch::Tensor& t, int64_t c) {
 
 void run_predict(const PredictArgs& a) {
   a.runtime.apply();
+  std::error_code ec;
+  if (std::filesystem::equivalent(a.out, a.data, ec))
+    throw std::invalid_argument("--out " + a.out +
+                                " is the input file --data: refusing to overwrite it");
   const auto model = load_model(a.model);
   const auto table = read_csv(a.data);
   const auto points = select_columns(table, a.data, model.inputs, {});

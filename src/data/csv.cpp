@@ -131,8 +131,7 @@ void write_csv(const std::string& path, const std::vector<std::string>& header,
     }
     close_or_throw(out, path);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));
+  commit_file(tmp, path);
 }
 
 }  // namespace gsnn

@@ -76,10 +76,13 @@ Smoothness measure_smoothness(const std::function<torch::Tensor(const torch::Ten
                               const std::vector<std::pair<double, double>>& box) {
   const auto d = static_cast<int64_t>(box.size());
   if (d < 1) throw std::invalid_argument("measure_smoothness: empty box");
-  // 1001 points in 1D, 101^2 in 2D, then at most ~2e5 points in all
-  const int64_t points = d == 1   ? 1001
-                         : d == 2 ? 101
-                                  : std::max<int64_t>(3, std::pow(2e5, 1.0 / d));
+  // 1001 points in 1D, 101^2 in 2D, then at most 2e5 points in all; second
+  // differences need 3 points per axis, which fit only up to d = 11.
+  const int64_t points = d == 1 ? 1001
+                         : d == 2
+                             ? 101
+                             : static_cast<int64_t>(std::pow(kMaxSmoothnessPoints, 1.0 / d) + 1e-9);
+  if (points < 3) return {NAN, NAN};
   const auto grid = regular_grid(box, points);
   // values on the grid as a d-dimensional array (+ output axis)
   std::vector<int64_t> shape(d, points);

@@ -37,9 +37,12 @@ struct Smoothness {
   nlohmann::json to_json() const;
 };
 
+constexpr double kMaxSmoothnessPoints = 2e5;
+
 // Smoothness of the mean function `f` ([n, d] -> [n, k]) on a regular grid over
 // `box` (per input: lo, hi): 1001 points in 1D, 101^2 in 2D, then
-// max(3, floor(2e5^(1/d))) per axis.
+// floor(2e5^(1/d)) per axis, so never more than 2e5 points. For d > 11 fewer
+// than 3 points per axis would fit: both measures are then NaN (not measured).
 Smoothness measure_smoothness(const std::function<torch::Tensor(const torch::Tensor&)>& f,
                               const std::vector<std::pair<double, double>>& box);
 

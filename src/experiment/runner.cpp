@@ -195,6 +195,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         const auto train_options = TrainOptions::from_json(training);
         const nlohmann::json config = {
             {"task", task.name},
+            {"task_definition", task.definition},
             {"data_seed", e.data_seed},
             {"model", {{"label", model.label}, {"family", spec.family}, {"options", spec.options}}},
             {"training", train_options.to_json()},

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <set>
 #include <stdexcept>
 
@@ -67,6 +69,32 @@ std::vector<nlohmann::json> expand_sweep(const Locator& at, const nlohmann::json
   return combos;
 }
 
+// Names from a file become directory names: they must stay names.
+std::string checked_name(const Locator& at, const std::string& key, const nlohmann::json& value) {
+  if (!value.is_string()) at.fail(key, "must be a string");
+  const auto name = value.get<std::string>();
+  const bool control = std::any_of(name.begin(), name.end(),
+                                   [](char c) { return static_cast<unsigned char>(c) < 0x20; });
+  if (name.empty() || name == "." || name == ".." || control ||
+      name.find_first_of("/\\") != std::string::npos)
+    at.fail(key, fmt::format("'{}' is not a valid name (no '/', '\\', '.' or '..', no control "
+                             "characters)",
+                             name));
+  return name;
+}
+
+// The results directory from a file: relative, and inside the working directory.
+std::string checked_output(const Locator& at, const nlohmann::json& value) {
+  if (!value.is_string()) at.fail("output", "must be a string");
+  const std::filesystem::path out = value.get<std::string>();
+  bool up = false;
+  for (const auto& part : out) up = up || part == "..";
+  if (out.empty() || out.is_absolute() || up)
+    at.fail("output",
+            "must be a relative path without '..' (use `gsnn run --out` for another place)");
+  return out.string();
+}
+
 Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::string& prefix) {
   check_keys(at, t, prefix, {"name", "file", "inputs", "targets", "validation", "test", "loss"});
   for (const char* key : {"name", "file", "inputs", "targets"})
@@ -79,8 +107,11 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
               "never the validation set)");
     const std::string loss = t.value("loss", "mse");
     if (loss != "mse" && loss != "nll") at.fail(prefix + ".loss", "must be \"mse\" or \"nll\"");
-    return csv_task(t.at("name"), t.at("file"), t.at("inputs"), t.at("targets"), validation, test,
-                    loss);
+    // A relative file is found beside the experiment file.
+    std::filesystem::path file = t.at("file").get<std::string>();
+    if (file.is_relative() && at.lines) file = std::filesystem::path(at.file).parent_path() / file;
+    return csv_task(checked_name(at, prefix + ".name", t.at("name")), file.string(), t.at("inputs"),
+                    t.at("targets"), validation, test, loss);
   } catch (const nlohmann::json::exception& e) {
     at.fail(prefix, std::string("wrong type: ") + e.what());
   }
@@ -95,6 +126,7 @@ std::string file_safe(const std::string& name) {
                     c == '=' || c == ',' || c == '_';
     out += ok ? c : '_';
   }
+  if (out.empty() || out == "." || out == "..") out = "_";  // never a path step
   return out;
 }
 
@@ -138,13 +170,12 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
              {"name", "tasks", "csv", "seeds", "data_seed", "output", "target_params", "training",
               "model"});
   Experiment e;
-  try {
-    e.name = doc.value("name", "experiment");
-    e.output = doc.value("output", "results/" + e.name);
-    e.data_seed = doc.value("data_seed", uint64_t{1});
-  } catch (const nlohmann::json::exception& ex) {
-    at.fail("name", std::string("wrong type: ") + ex.what());
-  }
+  e.name = checked_name(at, "name", doc.value("name", nlohmann::json("experiment")));
+  e.output = doc.contains("output") ? checked_output(at, doc["output"]) : "results/" + e.name;
+  const auto data_seed = doc.value("data_seed", nlohmann::json(1));
+  if (!data_seed.is_number_integer() || data_seed.get<int64_t>() < 0)
+    at.fail("data_seed", "must be a non-negative integer");
+  e.data_seed = data_seed.get<uint64_t>();
 
   if (doc.contains("tasks")) {
     const auto& tasks = doc["tasks"];
@@ -206,8 +237,7 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     for (const char* table : {"options", "sweep", "training"})
       if (m.contains(table) && !m[table].is_object())
         at.fail(prefix + "." + table, "must be a table of key = value");
-    if (m.contains("label") && !m["label"].is_string())
-      at.fail(prefix + ".label", "must be a string");
+    if (m.contains("label")) checked_name(at, prefix + ".label", m["label"]);
     const auto options = m.value("options", nlohmann::json::object());
     const auto sweep = m.value("sweep", nlohmann::json::object());
     auto training = shared;

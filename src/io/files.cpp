@@ -1,13 +1,39 @@
-// write_file_atomically, close_or_throw, file_checksum.
+// write_file_atomically, commit_file, replace_directory, file_checksum.
 #include "io/files.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
 
 namespace gsnn {
+namespace fs = std::filesystem;
+namespace {
+
+void fsync_path(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, strerror(errno)));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  // Some file systems (pipes, a few FUSE mounts) cannot sync directories.
+  if (rc != 0 && err != EINVAL && err != EROFS)
+    throw std::runtime_error(fmt::format("{}: fsync failed: {}", path, strerror(err)));
+}
+
+std::string parent_of(const std::string& path) {
+  const auto parent = fs::path(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+}  // namespace
 
 template <class Stream>
 void close_or_throw(Stream& out, const std::string& path) {
@@ -16,13 +42,52 @@ void close_or_throw(Stream& out, const std::string& path) {
 }
 template void close_or_throw<std::ofstream>(std::ofstream&, const std::string&);
 
+void check_replaceable_file(const std::string& path) {
+  std::error_code ec;
+  const auto status = fs::symlink_status(path, ec);
+  if (!ec && fs::exists(status) && !fs::is_regular_file(status))
+    throw std::runtime_error(
+        fmt::format("{}: exists and is not a regular file; refusing to replace it", path));
+}
+
+void commit_file(const std::string& tmp, const std::string& path) {
+  try {
+    check_replaceable_file(path);
+    fsync_path(tmp, O_RDONLY);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));
+  fsync_path(parent_of(path), O_RDONLY | O_DIRECTORY);
+}
+
 void write_file_atomically(const std::string& path, const std::string& text) {
+  check_replaceable_file(path);
   const auto tmp = path + ".tmp";
   std::ofstream out(tmp, std::ios::binary);
   if (!out) throw std::runtime_error(path + ": cannot write file");
   out << text;
   close_or_throw(out, path);
-  std::filesystem::rename(tmp, path);
+  commit_file(tmp, path);
+}
+
+void replace_directory(const std::string& fresh, const std::string& target) {
+  if (!fs::exists(target)) {
+    fs::rename(fresh, target);
+  } else if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(fresh);  // now holds the old contents
+  } else {
+    // No rename-exchange here: target -> .old, fresh -> target, drop .old.
+    // A crash in between leaves the complete directories under those names.
+    const auto old = target + ".old";
+    fs::remove_all(old);
+    fs::rename(target, old);
+    fs::rename(fresh, target);
+    fs::remove_all(old);
+  }
+  fsync_path(parent_of(target), O_RDONLY | O_DIRECTORY);
 }
 
 std::string file_checksum(const std::string& path) {
@@ -37,6 +102,7 @@ std::string file_checksum(const std::string& path) {
       hash *= 0x100000001b3ULL;
     }
   }
+  if (in.bad()) throw std::runtime_error(path + ": read error");
   return fmt::format("{:016x}", hash);
 }
 

@@ -1,5 +1,7 @@
-// Small file helpers shared by every writer: atomic replacement and a
-// content checksum.
+// Small file helpers shared by every writer: atomic replacement of files and
+// directories, and a content checksum. What gsnn writes either appears whole
+// or not at all, survives a power cut once the call returns (fsync), and
+// never replaces something that is not a regular file (a device, a FIFO).
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,19 @@ void write_file_atomically(const std::string& path, const std::string& text);
 // Closes `out` (flushing) and throws naming `path` if anything failed.
 template <class Stream>
 void close_or_throw(Stream& out, const std::string& path);
+
+// The last step of an atomic write: fsyncs the finished temporary file
+// `tmp`, renames it to `path` and fsyncs the directory. Throws (and removes
+// `tmp`) if `path` exists and is not a regular file.
+void commit_file(const std::string& tmp, const std::string& path);
+
+// Throws if `path` exists and is not a regular file (writers replace files only).
+void check_replaceable_file(const std::string& path);
+
+// Moves the complete directory `fresh` to `target` atomically: readers see the
+// old directory or the new one, never neither (rename-exchange where the file
+// system has it). The old contents are deleted.
+void replace_directory(const std::string& fresh, const std::string& target);
 
 // 64-bit FNV-1a hash of a file's bytes, as 16 hex digits.
 std::string file_checksum(const std::string& path);

@@ -49,9 +49,41 @@ Moments TrainedModel::predict(const torch::Tensor& raw_inputs,
   return scaler.targets_back({standard.mean.to(torch::kFloat64), standard.var.to(torch::kFloat64)});
 }
 
+namespace {
+
+// A model directory may be replaced only if it holds a gsnn model and nothing else.
+void check_model_directory_replaceable(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::exists(dir)) return;
+  if (!fs::is_directory(dir))
+    throw std::runtime_error(fmt::format("{}: exists and is not a directory", dir.string()));
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const auto name = entry.path().filename().string();
+    if (name != kDescription && name != kWeights)
+      throw std::runtime_error(fmt::format(
+          "{}: refusing to replace a directory that holds other files than a gsnn model ({})",
+          dir.string(), name));
+  }
+}
+
+void check_finite(const std::string& what, const torch::Tensor& t, const std::string& directory) {
+  if (!torch::isfinite(t).all().item<bool>())
+    throw std::runtime_error(fmt::format(
+        "{}: not saved: {} holds NaN or infinity (did training diverge, or are the data values "
+        "too large?)",
+        directory, what));
+}
+
+}  // namespace
+
 void save_model(const TrainedModel& model, const std::string& directory) {
-  std::filesystem::create_directories(directory);
   const auto tensors = model_tensors(model.regressor);
+  for (const auto& [name, t] : tensors) check_finite("tensor '" + name + "'", t, directory);
+  for (const auto& t :
+       {model.scaler.x_mean, model.scaler.x_scale, model.scaler.y_mean, model.scaler.y_scale})
+    check_finite("the scaler", t, directory);
+  const auto dir = std::filesystem::path(directory);
+  check_model_directory_replaceable(dir);
   nlohmann::json description = {
       {"format", "gsnn-model"},
       {"format_version", kModelFormatVersion},
@@ -66,13 +98,18 @@ void save_model(const TrainedModel& model, const std::string& directory) {
       {"weights", kWeights},
       {"training", model.training},
   };
-  const auto dir = std::filesystem::path(directory);
-  write_safetensors((dir / kWeights).string(), tensors,
+  // The pair is written into a fresh directory that then replaces the old
+  // one as a whole: a crash never leaves new weights beside an old description.
+  const auto fresh = std::filesystem::path(directory + ".new");
+  std::filesystem::remove_all(fresh);
+  std::filesystem::create_directories(fresh);
+  write_safetensors((fresh / kWeights).string(), tensors,
                     {{"format", "gsnn-model"}, {"family", model.spec.family}});
-  // The checksum ties this description to these weights: a crash between the
-  // two renames (or a stray copy) cannot pair new weights with old scalers.
-  description["weights_checksum"] = file_checksum((dir / kWeights).string());
-  write_file_atomically((dir / kDescription).string(), description.dump(2) + "\n");
+  // The checksum ties this description to these weights (a stray copy, a
+  // hand edit): load_model refuses a mismatch.
+  description["weights_checksum"] = file_checksum((fresh / kWeights).string());
+  write_file_atomically((fresh / kDescription).string(), description.dump(2) + "\n");
+  replace_directory(fresh.string(), dir.string());
 }
 
 TrainedModel load_model(const std::string& directory) {
@@ -99,13 +136,22 @@ TrainedModel load_model(const std::string& directory) {
     m.targets = d.at("targets").get<std::vector<std::string>>();
     if (m.inputs.empty() || m.targets.empty())
       throw std::runtime_error("inputs and targets must not be empty");
-    m.spec = resolve_model(d.at("family"), d.at("options"));
+    auto options = d.at("options");
+    // Files written before the Gaussian path's tanh was renamed erf-tanh.
+    if (d.at("family") == "gsnn" && options.is_object() && options.value("activation", "") == "tanh")
+      options["activation"] = "erf-tanh";
+    m.spec = resolve_model(d.at("family"), options);
     m.scaler = Standardizer::from_json(d.at("scaler"));
-    if (m.scaler.x_mean.numel() != static_cast<int64_t>(m.inputs.size()) ||
-        m.scaler.y_mean.numel() != static_cast<int64_t>(m.targets.size()))
+    const auto n_in = static_cast<int64_t>(m.inputs.size());
+    const auto n_out = static_cast<int64_t>(m.targets.size());
+    if (m.scaler.x_mean.numel() != n_in || m.scaler.x_scale.numel() != n_in ||
+        m.scaler.y_mean.numel() != n_out || m.scaler.y_scale.numel() != n_out)
       throw std::runtime_error("scaler sizes do not match inputs/targets");
     m.training = d.value("training", nlohmann::json::object());
     const auto dtype = d.value("dtype", "float32");
+    if (dtype != "float32" && dtype != "float64")
+      throw std::runtime_error("\"dtype\" must be \"float32\" or \"float64\", got \"" + dtype +
+                               "\"");
     m.regressor = Regressor(build_model(m.spec, m.inputs.size(), m.targets.size()), 1.0);
     if (dtype == "float64") m.regressor->to(torch::kFloat64);
   } catch (const nlohmann::json::exception& e) {
@@ -114,9 +160,21 @@ TrainedModel load_model(const std::string& directory) {
     throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
   }
 
-  const auto weights_path = (dir / d.value("weights", kWeights)).string();
+  // The weights are a file of this directory: a name, never a path.
+  const auto weights = d.value("weights", nlohmann::json(kWeights));
+  if (!weights.is_string() || weights.get<std::string>().empty() ||
+      weights.get<std::string>().find('/') != std::string::npos || weights == "." ||
+      weights == "..")
+    throw std::runtime_error(
+        fmt::format("{}: \"weights\" must name a file inside the model directory, got {}",
+                    json_path, weights.dump()));
+  if (!d.contains("weights_checksum") || !d["weights_checksum"].is_string())
+    throw std::runtime_error(fmt::format("{}: \"weights_checksum\" is missing", json_path));
+  const auto weights_path = (dir / weights.get<std::string>()).string();
+  if (!std::filesystem::is_regular_file(weights_path))
+    throw std::runtime_error(fmt::format("{}: not a regular file", weights_path));
   auto file = read_safetensors(weights_path);
-  if (d.contains("weights_checksum") && d["weights_checksum"] != file_checksum(weights_path))
+  if (d["weights_checksum"] != file_checksum(weights_path))
     throw std::runtime_error(
         fmt::format("{}: does not belong to {} (checksum mismatch: written by another save?)",
                     weights_path, json_path));
@@ -130,6 +188,10 @@ TrainedModel load_model(const std::string& directory) {
       throw std::runtime_error(fmt::format("{}: tensor '{}' has shape [{}], the model needs [{}]",
                                            weights_path, name, fmt::join(it->second.sizes(), ","),
                                            fmt::join(target.sizes(), ",")));
+    if (it->second.scalar_type() != target.scalar_type())
+      throw std::runtime_error(fmt::format(
+          "{}: tensor '{}' is {}, the model needs {}", weights_path, name,
+          c10::toString(it->second.scalar_type()), c10::toString(target.scalar_type())));
     if (!torch::isfinite(it->second).all().item<bool>())
       throw std::runtime_error(
           fmt::format("{}: tensor '{}' holds NaN or infinity", weights_path, name));

@@ -69,8 +69,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
                 static_cast<std::streamsize>(t.numel() * t.element_size()));
     close_or_throw(out, path);
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
-    throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));
+  commit_file(tmp, path);
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
@@ -113,11 +112,13 @@ SafetensorsFile read_safetensors(const std::string& path) {
       uint64_t numel = 1;
       for (auto s : shape) {
         if (s < 0) fail(path, fmt::format("tensor '{}' has a negative dimension", name));
-        numel *= static_cast<uint64_t>(s);
+        if (__builtin_mul_overflow(numel, static_cast<uint64_t>(s), &numel))
+          fail(path, fmt::format("tensor '{}' has a shape too large to address", name));
       }
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
         fail(path, fmt::format("tensor '{}' lies outside the data (truncated?)", name));
-      if (offsets[1] - offsets[0] != numel * d->size)
+      uint64_t bytes = 0;
+      if (__builtin_mul_overflow(numel, d->size, &bytes) || offsets[1] - offsets[0] != bytes)
         fail(path, fmt::format("tensor '{}' has {} bytes for shape of {} values", name,
                                offsets[1] - offsets[0], numel));
       auto t = torch::empty(shape, torch::TensorOptions().dtype(d->type));

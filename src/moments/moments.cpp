@@ -6,7 +6,11 @@
 
 #include <fmt/format.h>
 
+#include <c10/core/InferenceMode.h>
+
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <utility>
 
@@ -24,9 +28,28 @@ constexpr int kProbitNodes = 16;
 torch::Tensor normal_cdf(const torch::Tensor& x) { return 0.5 * torch::erfc(-x * kInvSqrt2); }
 torch::Tensor normal_pdf(const torch::Tensor& x) { return kInvSqrt2Pi * torch::exp(-0.5 * x * x); }
 
-// A quadrature rule's nodes or weights as a tensor like `like`.
-torch::Tensor rule_tensor(const std::vector<double>& values, const torch::Tensor& like) {
-  return torch::tensor(values, torch::TensorOptions().dtype(torch::kFloat64)).to(like.options());
+// The probit-variance rule's nodes and weights as tensors of `like`'s device
+// and dtype, built once per (device, dtype): no host-to-device copy per call.
+std::pair<torch::Tensor, torch::Tensor> probit_rule(const torch::Tensor& like) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, torch::ScalarType>,
+                  std::pair<torch::Tensor, torch::Tensor>>
+      cache;
+  const auto key = std::make_pair(like.device().str(), like.scalar_type());
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it == cache.end()) {
+    // Ordinary tensors even when called under InferenceMode, so that a later
+    // training call can use them in autograd.
+    c10::InferenceMode normal(false);
+    const auto rule = gauss_legendre_unit(kProbitNodes);
+    const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+    it = cache
+             .emplace(key, std::make_pair(torch::tensor(rule.nodes, options).to(like.options()),
+                                          torch::tensor(rule.weights, options).to(like.options())))
+             .first;
+  }
+  return it->second;
 }
 
 Moments relu_moments(const torch::Tensor& m, const torch::Tensor& v) {
@@ -112,21 +135,21 @@ torch::Tensor probit_variance(const torch::Tensor& m, const torch::Tensor& v) {
   //   Var = (1/2pi) int_0^{asin rho} exp(-a^2 / (1 + sin theta)) d theta,
   // a smooth integrand on a finite interval: Gauss-Legendre is exact to
   // ~1e-12 relative with 16 nodes.
-  static const QuadratureRule rule = gauss_legendre_unit(kProbitNodes);
+  const auto [nodes, weights] = probit_rule(m);
   const auto a2 = (m * m / (1.0 + v)).unsqueeze(-1);
   // asin(v/(1+v)) written as atan(v/sqrt(1+2v)): the same angle, with a
   // finite derivative even where v/(1+v) rounds to 1 in float32.
   const auto upper = torch::atan(v / torch::sqrt(1.0 + 2.0 * v)).unsqueeze(-1);
-  const auto theta = upper * rule_tensor(rule.nodes, m);
+  const auto theta = upper * nodes;
   const auto integrand = torch::exp(-a2 / (1.0 + torch::sin(theta)));
-  return (upper * (integrand * rule_tensor(rule.weights, m)).sum(-1, true)).squeeze(-1) /
-         (2.0 * M_PI);
+  return (upper * (integrand * weights).sum(-1, true)).squeeze(-1) / (2.0 * M_PI);
 }
 
 // The one list of activations and their names.
 constexpr std::pair<Activation, const char*> kActivationNames[] = {
-    {Activation::Identity, "identity"}, {Activation::Relu, "relu"}, {Activation::Probit, "probit"},
-    {Activation::Erf, "erf"},           {Activation::Tanh, "tanh"}, {Activation::Bump, "bump"},
+    {Activation::Identity, "identity"}, {Activation::Relu, "relu"},
+    {Activation::Probit, "probit"},     {Activation::Erf, "erf"},
+    {Activation::ErfTanh, "erf-tanh"},  {Activation::Bump, "bump"},
     {Activation::Sin, "sin"},           {Activation::Gelu, "gelu"}};
 
 Activation parse_activation(const std::string& name) {
@@ -158,7 +181,7 @@ torch::Tensor activate(Activation activation, const torch::Tensor& z) {
       return normal_cdf(z);
     case Activation::Erf:
       return torch::erf(z);
-    case Activation::Tanh:
+    case Activation::ErfTanh:
       return torch::erf(0.5 * std::sqrt(M_PI) * z);
     case Activation::Bump:
       return torch::exp(-0.5 * z * z);
@@ -181,7 +204,7 @@ Moments smoothed_moments(Activation activation, const torch::Tensor& mean,
       return probit_moments(mean, var);
     case Activation::Erf:
       return scaled_erf_moments(mean, var, 1.0);
-    case Activation::Tanh:
+    case Activation::ErfTanh:
       return scaled_erf_moments(mean, var, 0.5 * std::sqrt(M_PI));
     case Activation::Bump:
       return bump_moments(mean, var);

@@ -18,9 +18,10 @@ struct Moments {
 };
 
 // Activations of the Gaussian path. Each has exact smoothed moments.
-//   tanh is defined as erf(sqrt(pi) z / 2), a tanh-shaped sigmoid within
-//   0.036 of tanh(z) everywhere, so that its moments are exact.
-enum class Activation { Identity, Relu, Probit, Erf, Tanh, Bump, Sin, Gelu };
+//   erf-tanh is erf(sqrt(pi) z / 2), a tanh-shaped sigmoid within 0.036 of
+//   tanh(z) everywhere, so that its moments are exact. Its name says it is not
+//   tanh itself (the MLP baseline's "tanh" is).
+enum class Activation { Identity, Relu, Probit, Erf, ErfTanh, Bump, Sin, Gelu };
 
 Activation parse_activation(const std::string& name);  // throws std::invalid_argument
 std::string activation_name(Activation activation);

@@ -1,6 +1,5 @@
-// Gauss quadrature rules, computed once by Newton iteration on the orthogonal
-// polynomials. Used by the smoothed activations (probit/erf variance, gelu
-// variance) and by the tests as an independent reference.
+// The Gauss-Legendre rule, computed by Newton iteration on the Legendre
+// recurrence. Used by the probit/erf variance of the smoothed activations.
 #pragma once
 
 #include <vector>
@@ -14,9 +13,5 @@ struct QuadratureRule {
 
 // Gauss-Legendre rule with n points on [0, 1] (weights sum to 1).
 QuadratureRule gauss_legendre_unit(int n);
-
-// Gauss-Hermite rule for the standard normal: sum_k w_k f(x_k) ~= E[f(X)],
-// X ~ N(0, 1) (weights sum to 1).
-QuadratureRule gauss_hermite_normal(int n);
 
 }  // namespace gsnn

@@ -14,18 +14,6 @@ TauSchedule parse_tau_schedule(const std::string& name) {
                               "' (known: constant, geometric, learned)");
 }
 
-std::string tau_schedule_name(TauSchedule schedule) {
-  switch (schedule) {
-    case TauSchedule::Constant:
-      return "constant";
-    case TauSchedule::Geometric:
-      return "geometric";
-    case TauSchedule::Learned:
-      return "learned";
-  }
-  return "?";
-}
-
 GsnnImpl::GsnnImpl(GsnnOptions options) : options_(std::move(options)) {
   const auto& o = options_;
   if (o.inputs < 1 || o.outputs < 1 || o.depth < 1 || o.width < 1)

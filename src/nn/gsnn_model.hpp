@@ -20,7 +20,7 @@ struct GsnnOptions {
   int64_t outputs = 1;
   int64_t depth = 2;   // hidden layers
   int64_t width = 32;  // units per hidden layer
-  Activation activation = Activation::Tanh;
+  Activation activation = Activation::ErfTanh;
   double tau = 0.5;                                  // tau of the first hidden layer
   TauSchedule tau_schedule = TauSchedule::Constant;  // across depth
   double tau_ratio = 0.5;                            // geometric: tau_l = tau * ratio^l
@@ -30,7 +30,6 @@ struct GsnnOptions {
 };
 
 TauSchedule parse_tau_schedule(const std::string& name);
-std::string tau_schedule_name(TauSchedule schedule);
 
 class GsnnImpl : public ModelImpl {
  public:

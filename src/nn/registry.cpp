@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "nn/gsnn_model.hpp"
@@ -21,8 +22,8 @@ ModelFamily gsnn_family() {
   f.options = {
       {"depth", 2, "hidden layers", {}, 1},
       {"width", 32, "units per hidden layer", {}, 1},
-      {"activation", "tanh", "smoothed activation h (tanh means erf(sqrt(pi) z/2))",
-       activation_names()},
+      {"activation", "erf-tanh",
+       "smoothed activation h (erf-tanh = erf(sqrt(pi) z/2), tanh-shaped)", activation_names()},
       {"tau", 0.5, "smoothing std tau of the first hidden layer", {}, 0},
       {"tau_schedule", "constant", "tau across depth", {"constant", "geometric", "learned"}},
       {"tau_ratio", 0.5, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6},
@@ -130,6 +131,9 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
     if (!ok)
       throw OptionError(key, fmt::format("{}: option '{}' must be {}, got {}", what, key,
                                          type_name(d), type_name(value)));
+    if (value.is_number_float() && !std::isfinite(value.get<double>()))
+      throw OptionError(key, fmt::format("{}: option '{}' must be a finite number, got {}", what,
+                                         key, value.get<double>()));
     if (value.is_number() && value.get<double>() < spec->min)
       throw OptionError(key, fmt::format("{}: option '{}' must be >= {}, got {}", what, key,
                                          spec->min, value.dump()));

@@ -3,21 +3,30 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <stdexcept>
 
 namespace gsnn {
 namespace {
 
+// A gnuplot single-quoted string: the only form in which gnuplot neither
+// expands backquotes (command substitution) nor interprets escapes; a
+// quote inside is doubled. Newlines would end the command, so they become spaces.
 std::string quote(const std::string& s) {
-  std::string out = "\"";
+  std::string out = "'";
   for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '\'') out += '\'';
+    out += (c == '\n' || c == '\r') ? ' ' : c;
   }
-  return out + "\"";
+  return out + "'";
 }
 
 std::string base_of(const std::string& png) {
@@ -32,9 +41,27 @@ const char* kHeader =
 }  // namespace
 
 void run_gnuplot(const std::string& script_path) {
+  // gnuplot is started directly (no shell): no character of a path or a
+  // label can become a command. Its output goes to a log file read on failure.
   const auto log = script_path + ".log";
-  const auto cmd = fmt::format("gnuplot {} > {} 2>&1", quote(script_path), quote(log));
-  if (std::system(cmd.c_str()) != 0) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  std::string program = "gnuplot";
+  std::string script = script_path;
+  char* argv[] = {program.data(), script.data(), nullptr};
+  pid_t pid = 0;
+  const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0)
+    throw std::runtime_error(
+        fmt::format("cannot start gnuplot ({}): install gnuplot-nox", std::strerror(spawned)));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     std::ifstream in(log);
     const std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     throw std::runtime_error(fmt::format("gnuplot failed on {}: {}", script_path, msg));

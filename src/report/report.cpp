@@ -100,6 +100,10 @@ std::string html_escape(const std::string& s) {
       out += "&gt;";
     else if (c == '&')
       out += "&amp;";
+    else if (c == '"')
+      out += "&quot;";
+    else if (c == '\'')
+      out += "&#39;";
     else
       out += c;
   }
@@ -128,7 +132,7 @@ class TaskReport {
       for (const auto& [caption, png] : (this->*f)()) {
         h +=
             fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-                        png, html_escape(caption), html_escape(caption));
+                        html_escape(png), html_escape(caption), html_escape(caption));
         ++figures;
       }
     }
@@ -256,9 +260,15 @@ class TaskReport {
   }
 
   // Training data written by the runner beside the task's runs.
-  CsvTable task_table(const std::string& name) const {
-    const auto path = runs_.front().dir.parent_path().parent_path() / name;
-    return read_csv(path.string());
+  // `columns`: the inputs of the domain plus one target.
+  CsvTable task_table(const std::string& name, size_t columns) const {
+    const auto path = (runs_.front().dir.parent_path().parent_path() / name).string();
+    auto table = read_csv(path);
+    if (table.header.size() < columns)
+      throw std::runtime_error(
+          fmt::format("{}: expected {} columns (inputs and a target), found {}", path, columns,
+                      table.header.size()));
+    return table;
   }
 
   Figures fits() const {
@@ -266,7 +276,7 @@ class TaskReport {
     if (domain.size() != 1) return {};
     const double lo = domain[0][0], hi = domain[0][1];
     Figures figs;
-    const auto train = task_table("train.csv");
+    const auto train = task_table("train.csv", 2);
     Series points{"training data", {}, {}, {}, {}, "points pt 7 ps 0.4 lc rgb '#444444'"};
     for (const auto& row : train.rows) points.x.push_back(row[0]), points.y.push_back(row[1]);
     for (const auto& label : order_) {
@@ -297,7 +307,7 @@ class TaskReport {
   Figures error_maps() const {
     const auto& domain = runs_.front().record.at("domain");
     if (domain.size() != 2) return {};
-    const auto test = task_table("test.csv");
+    const auto test = task_table("test.csv", 3);
     auto x = torch::empty({static_cast<int64_t>(test.rows.size()), 2}, torch::kFloat64);
     std::vector<double> x1, x2, y;
     for (size_t i = 0; i < test.rows.size(); ++i) {

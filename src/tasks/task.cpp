@@ -2,11 +2,11 @@
 #include "tasks/task.hpp"
 
 #include "data/csv.hpp"
+#include "io/files.hpp"
 
 #include <fmt/format.h>
 
 #include <cmath>
-#include <filesystem>
 #include <stdexcept>
 
 namespace gsnn {
@@ -81,17 +81,14 @@ Task csv_task(const std::string& name, const std::string& path,
   t.name = name;
   t.summary = "CSV file " + path;
   t.loss = loss;
-  std::error_code ec;  // size and modification time identify the file's contents
-  const auto size = std::filesystem::file_size(path, ec);
-  const auto mtime = std::filesystem::last_write_time(path, ec).time_since_epoch().count();
+  // The file's contents (not its name or date) decide whether results are stale.
   t.definition = {{"csv", path},
                   {"inputs", inputs},
                   {"targets", targets},
                   {"validation", validation_fraction},
                   {"test", test_fraction},
                   {"loss", loss},
-                  {"file_size", ec ? -1 : static_cast<int64_t>(size)},
-                  {"file_mtime", mtime}};
+                  {"file_checksum", file_checksum(path)}};
   t.generate = [=](uint64_t seed) {
     const auto all = select_columns(read_csv(path), path, inputs, targets);
     const auto split = split_dataset(all, validation_fraction, test_fraction, seed);

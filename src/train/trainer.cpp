@@ -103,8 +103,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(const TrainOptions& o, R
   if (o.optimizer == "lbfgs")
     return std::make_unique<torch::optim::LBFGS>(
         model->parameters(),
-        torch::optim::LBFGSOptions(o.lr).max_iter(1).history_size(50).line_search_fn(
-            "strong_wolfe"));
+        torch::optim::LBFGSOptions(o.lr).history_size(50).line_search_fn("strong_wolfe"));
   throw std::invalid_argument("unknown optimizer '" + o.optimizer + "'");
 }
 
@@ -124,6 +123,13 @@ Key state_key(const torch::Tensor& p) {
   } else {
     return static_cast<Key>(p.unsafeGetTensorImpl());
   }
+}
+
+// Iterations L-BFGS has run so far (its state lives under the first parameter).
+int64_t lbfgs_iterations(torch::optim::Optimizer& opt, const std::vector<torch::Tensor>& params) {
+  auto it = opt.state().find(state_key(params.front()));
+  if (it == opt.state().end()) return 0;
+  return static_cast<const torch::optim::LBFGSParamState&>(*it->second).n_iter();
 }
 
 template <class ParamState>
@@ -175,12 +181,17 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
     throw std::invalid_argument("training: patience (early stopping) needs validation data");
   if (o.optimizer == "lbfgs" && o.batch_size > 0)
     throw std::invalid_argument("training: lbfgs needs full batch (batch_size = 0)");
+  if (o.optimizer == "lbfgs" && o.clip_norm > 0)
+    throw std::invalid_argument(
+        "training: clip_norm does not apply to lbfgs (its line search needs the true gradient)");
   const Loss loss_kind = parse_loss(o.loss);
   const bool has_validation = x_validation.defined() && x_validation.size(0) > 0;
   const int64_t n = x_train.size(0);
   const bool full_batch = o.batch_size == 0 || o.batch_size >= n;
 
-  torch::manual_seed(o.seed);
+  // A generator of this training's own: other trainings and other users of
+  // LibTorch's global generator in the process do not change its batches.
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
   auto optimizer = make_optimizer(o, model);
   auto params = model->parameters();
 
@@ -204,6 +215,7 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
   int64_t cursor = n;
   const bool adam_like = o.optimizer == "adam" || o.optimizer == "adamw";
   int64_t first_step = 1;
+  bool converged = false;
 
   if (hooks.resume) {
     const auto& r = *hooks.resume;
@@ -220,10 +232,7 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
     if (o.optimizer == "adamw") import_adam<torch::optim::AdamWParamState>(*optimizer, params, r);
     if (r.batch_order.defined()) order = r.batch_order;
     cursor = r.batch_order.defined() ? r.batch_cursor : n;
-    if (r.rng_state.defined()) {
-      at::Generator generator = torch::globalContext().defaultGenerator(torch::kCPU);
-      generator.set_state(r.rng_state);
-    }
+    if (r.rng_state.defined()) generator.set_state(r.rng_state);
   }
   auto checkpoint = [&](int64_t step) {
     TrainState s;
@@ -238,10 +247,11 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
     if (o.optimizer == "adamw") export_adam<torch::optim::AdamWParamState>(*optimizer, params, s);
     s.batch_order = order;
     s.batch_cursor = cursor;
-    s.rng_state = torch::globalContext().defaultGenerator(torch::kCPU).get_state();
+    s.rng_state = generator.get_state();
     hooks.on_checkpoint(s);
   };
 
+  const bool lbfgs = o.optimizer == "lbfgs";
   for (int64_t step = first_step; step <= o.steps; ++step) {
     const double lr = scheduled_lr(o, step - 1);
     for (auto& group : optimizer->param_groups()) group.options().set_lr(lr);
@@ -249,7 +259,7 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
     torch::Tensor xb = x_train, yb = y_train;
     if (!full_batch) {
       if (cursor + o.batch_size > n) {
-        order = torch::randperm(n, torch::TensorOptions().dtype(torch::kInt64));
+        order = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kInt64));
         cursor = 0;
       }
       const auto index = order.slice(0, cursor, cursor + o.batch_size).to(x_train.device());
@@ -266,8 +276,21 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
       if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.clip_norm);
       return loss;
     };
-    if (o.optimizer == "lbfgs") {
+    if (lbfgs) {
+      // One step() runs L-BFGS iterations up to the next check: each step()
+      // starts with a closure evaluation of its own, so one call per
+      // iteration would evaluate every point twice. A step is an iteration.
+      const int64_t next_check = std::min(o.steps, (step / o.eval_every + 1) * o.eval_every);
+      const int64_t wanted = step % o.eval_every == 0 ? 1 : next_check - step + 1;
+      static_cast<torch::optim::LBFGSOptions&>(optimizer->param_groups()[0].options())
+          .max_iter(wanted)
+          .max_eval(wanted * 25);  // iterations, not evaluations, end the call
+      const int64_t before = lbfgs_iterations(*optimizer, params);
       step_loss = optimizer->step(closure).item<double>();
+      const int64_t done = lbfgs_iterations(*optimizer, params) - before;
+      step += std::max<int64_t>(done, 1) - 1;
+      // Fewer iterations than asked: L-BFGS met its tolerance (gradient or change).
+      if (done < wanted && std::isfinite(step_loss)) converged = true;
     } else {
       step_loss = closure().item<double>();
       if (std::isfinite(step_loss)) optimizer->step();
@@ -277,7 +300,7 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
     // A step that turns the weights non-finite shows in the next step's loss;
     // the weights themselves are only scanned where no next step follows
     // (checks and the last step), keeping the scan off the per-step path.
-    const bool check = step % o.eval_every == 0 || step == o.steps;
+    const bool check = step % o.eval_every == 0 || step == o.steps || converged;
     auto params_finite = [&] {
       for (const auto& p : params)
         if (!torch::isfinite(p).all().item<bool>()) return false;
@@ -311,6 +334,10 @@ TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
                                   has_validation ? fmt::format("  val {:.3e}", val_loss) : ""));
       if (o.patience > 0 && checks_without_improvement >= o.patience) {
         result.stop_reason = "early stop";
+        break;
+      }
+      if (converged) {
+        result.stop_reason = "converged (lbfgs tolerance)";
         break;
       }
     }

@@ -1,0 +1,285 @@
+// Files from others are data: no command runs from a label or a path, names
+// from files stay inside their directory, no good model is lost, and every
+// bad value is refused with a message that names it.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "experiment/runner.hpp"
+#include "experiment/spec.hpp"
+#include "gsnn/predictor.hpp"
+#include "io/files.hpp"
+#include "io/model_file.hpp"
+#include "io/safetensors.hpp"
+#include "report/gnuplot.hpp"
+#include "report/report.hpp"
+#include "tasks/task.hpp"
+#include "test_util.hpp"
+#include "train/fit.hpp"
+#include "train/trainer.hpp"
+
+namespace gsnn {
+namespace {
+namespace fs = std::filesystem;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+TEST(NoCommandExecution, GnuplotTakesLabelsAndPathsAsText) {
+  test::TempDir dir;
+  const auto trap = dir.file("ran");
+  const auto sub = dir.file("a$(touch " + trap + "1)`touch " + trap + "2`'\"");
+  fs::create_directories(sub);
+  PlotSpec spec;
+  spec.path = sub + "/p.png";
+  spec.title = "`touch " + trap + "3` $(touch " + trap + "4) 'quote' \"dq\" @x";
+  spec.xlabel = spec.title;
+  spec.ylabel = "y";
+  spec.series.push_back({spec.title, {0, 1}, {1, 2}, {}, {}, "lines"});
+  plot_lines(spec);
+  EXPECT_TRUE(fs::exists(spec.path));
+  for (int i = 1; i <= 4; ++i) EXPECT_FALSE(fs::exists(trap + std::to_string(i))) << i;
+}
+
+TEST(NoCommandExecution, ReportEscapesLabelsInHtml) {
+  test::TempDir dir;
+  auto e = parse_experiment({{"name", "x"},
+                             {"tasks", {"smooth2d"}},
+                             {"training", {{"steps", 10}, {"eval_every", 5}}},
+                             {"model",
+                              {{{"family", "mlp-relu"},
+                                {"label", "a\"><script>`touch gsnn_html_trap`"},
+                                {"options", {{"width", 4}}}}}}},
+                            "test", nullptr);
+  e.output = dir.file("results");
+  RunOptions o;
+  o.progress = false;
+  run_experiment(e, o);
+  write_report(dir.file("results"), dir.file("report"));
+  const auto html = read_all(dir.file("report/index.html"));
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("a&quot;&gt;&lt;script&gt;"), std::string::npos);
+  EXPECT_FALSE(fs::exists("gsnn_html_trap"));
+}
+
+TEST(NoCommandExecution, ReportRefusesMalformedTaskData) {
+  test::TempDir dir;
+  auto e = parse_experiment({{"name", "x"},
+                             {"tasks", {"noisy-sine"}},
+                             {"training", {{"steps", 10}, {"eval_every", 5}}},
+                             {"model", {{{"family", "mlp-relu"}, {"options", {{"width", 4}}}}}}},
+                            "test", nullptr);
+  e.output = dir.file("results");
+  RunOptions o;
+  o.progress = false;
+  run_experiment(e, o);
+  std::ofstream(dir.file("results/noisy-sine/train.csv")) << "x\n1\n2\n";
+  const auto error =
+      test::error_message([&] { write_report(dir.file("results"), dir.file("report")); });
+  EXPECT_NE(error.find("train.csv: expected 2 columns"), std::string::npos) << error;
+}
+
+std::string experiment_error(const nlohmann::json& doc) {
+  return test::error_message([&] { parse_experiment(doc, "e.toml", nullptr); });
+}
+
+TEST(NamesFromFiles, AreNamesNotPaths) {
+  const nlohmann::json model = {{{"family", "mlp-relu"}}};
+  for (const std::string bad : {"..", ".", "a/b", "../x", "a\\b", ""}) {
+    auto e = experiment_error(
+        {{"tasks", {"smooth2d"}}, {"model", {{{"family", "mlp-relu"}, {"label", bad}}}}});
+    EXPECT_NE(e.find("model[0].label"), std::string::npos) << bad << ": " << e;
+    e = experiment_error({{"name", bad}, {"tasks", {"smooth2d"}}, {"model", model}});
+    EXPECT_NE(e.find("key 'name'"), std::string::npos) << bad << ": " << e;
+  }
+  for (const std::string bad : {"/tmp/x", "../x", "a/../../b"}) {
+    const auto e = experiment_error({{"output", bad}, {"tasks", {"smooth2d"}}, {"model", model}});
+    EXPECT_NE(e.find("key 'output'"), std::string::npos) << bad << ": " << e;
+  }
+  test::TempDir dir;
+  const auto csv = dir.write("d.csv", "x,y\n1,2\n2,3\n3,4\n4,5\n5,6\n");
+  const auto e = experiment_error(
+      {{"csv", {{{"name", ".."}, {"file", csv}, {"inputs", {"x"}}, {"targets", {"y"}}}}},
+       {"model", model}});
+  EXPECT_NE(e.find("csv[0].name"), std::string::npos) << e;
+  EXPECT_EQ(file_safe(".."), "_");
+}
+
+TEST(NamesFromFiles, CsvPathsResolveBesideTheExperimentFile) {
+  test::TempDir dir;
+  fs::create_directories(dir.file("sub"));
+  std::ofstream(dir.file("sub/d.csv")) << "x,y\n1,2\n2,3\n3,4\n4,5\n5,6\n";
+  const auto path = dir.write("sub/e.toml",
+                              "[[csv]]\nname = \"d\"\nfile = \"d.csv\"\ninputs = [\"x\"]\n"
+                              "targets = [\"y\"]\n[[model]]\nfamily = \"mlp-relu\"\n");
+  const auto e = load_experiment(path);
+  EXPECT_EQ(fs::path(e.tasks[0].definition["csv"].get<std::string>()),
+            fs::path(dir.file("sub")) / "d.csv");
+}
+
+class ModelDirectory : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto data = find_task("smooth2d").generate(3);
+    FitRequest r;
+    r.model = resolve_model("mlp-relu", {{"width", 4}});
+    r.training.steps = 5;
+    r.training.progress = false;
+    model_ = fit_model(data.train, data.validation, r).model;
+    save_model(model_, dir_.file("m"));
+  }
+  nlohmann::json description() const {
+    return nlohmann::json::parse(read_all(dir_.file("m/model.json")));
+  }
+  void rewrite(const nlohmann::json& j) const { std::ofstream(dir_.file("m/model.json")) << j; }
+  std::string load_error() const {
+    return test::error_message([&] { load_model(dir_.file("m")); });
+  }
+  test::TempDir dir_;
+  TrainedModel model_;
+};
+
+TEST_F(ModelDirectory, WeightsStayInsideTheDirectory) {
+  std::ofstream(dir_.file("other.safetensors")) << "x";
+  for (const std::string& bad :
+       std::vector<std::string>{"../other.safetensors", dir_.file("other.safetensors"), "..", ""}) {
+    auto j = description();
+    j["weights"] = bad;
+    rewrite(j);
+    EXPECT_NE(load_error().find("must name a file inside the model directory"), std::string::npos)
+        << bad;
+  }
+  save_model(model_, dir_.file("m"));
+  auto j = description();
+  j.erase("weights_checksum");
+  rewrite(j);
+  EXPECT_NE(load_error().find("weights_checksum"), std::string::npos) << load_error();
+}
+
+TEST_F(ModelDirectory, BadValuesAreRefusedNotBroadcast) {
+  auto j = description();
+  j["scaler"]["input_scale"] = {1.0};  // two inputs
+  rewrite(j);
+  EXPECT_NE(load_error().find("scaler sizes"), std::string::npos) << load_error();
+  save_model(model_, dir_.file("m"));
+  j = description();
+  j["dtype"] = "int64";
+  rewrite(j);
+  EXPECT_NE(load_error().find("\"dtype\" must be"), std::string::npos) << load_error();
+  // An integer tensor in the weights file, with a matching checksum.
+  save_model(model_, dir_.file("m"));
+  NamedTensors tensors;
+  for (const auto& [name, t] : read_safetensors(dir_.file("m/weights.safetensors")).tensors)
+    tensors.emplace_back(name, t.to(torch::kInt64));
+  write_safetensors(dir_.file("m/weights.safetensors"), tensors);
+  j = description();
+  j["weights_checksum"] = file_checksum(dir_.file("m/weights.safetensors"));
+  rewrite(j);
+  EXPECT_NE(load_error().find("the model needs Float"), std::string::npos) << load_error();
+}
+
+TEST_F(ModelDirectory, PredictorThrowsOnlyRuntimeErrors) {
+  rewrite(nlohmann::json::array({1, 2}));
+  EXPECT_THROW(Predictor::load(dir_.file("m")), std::runtime_error);
+  rewrite({{"format", "gsnn-model"}, {"format_version", "1"}});
+  EXPECT_THROW(Predictor::load(dir_.file("m")), std::runtime_error);
+}
+
+TEST_F(ModelDirectory, SavingNeverLosesAGoodModel) {
+  // A model that did not train to finite weights is not saved over a good one.
+  auto broken = load_model(dir_.file("m"));
+  {
+    torch::NoGradGuard guard;
+    broken.regressor->parameters().front().fill_(NAN);
+  }
+  const auto error = test::error_message([&] { save_model(broken, dir_.file("m")); });
+  EXPECT_NE(error.find("not saved"), std::string::npos) << error;
+  EXPECT_NO_THROW(load_model(dir_.file("m")));
+  // Neither is one whose scaler overflowed (data values near 1e308).
+  broken = load_model(dir_.file("m"));
+  broken.scaler.y_scale = torch::full({1}, INFINITY, torch::kFloat64);
+  EXPECT_NE(test::error_message([&] { save_model(broken, dir_.file("m")); }).find("scaler"),
+            std::string::npos);
+  // A directory with other files is never replaced by a model.
+  std::ofstream(dir_.file("m/notes.txt")) << "mine";
+  EXPECT_NE(test::error_message([&] { save_model(model_, dir_.file("m")); }).find("notes.txt"),
+            std::string::npos);
+  EXPECT_TRUE(fs::exists(dir_.file("m/notes.txt")));
+  fs::remove(dir_.file("m/notes.txt"));
+  // Replacing a model leaves a complete, loadable directory and no leftovers.
+  save_model(model_, dir_.file("m"));
+  EXPECT_NO_THROW(load_model(dir_.file("m")));
+  EXPECT_FALSE(fs::exists(dir_.file("m.new")));
+  EXPECT_FALSE(fs::exists(dir_.file("m.old")));
+}
+
+TEST(Writers, NeverReplaceWhatIsNotARegularFile) {
+  test::TempDir dir;
+  const auto fifo = dir.file("fifo");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_NE(
+      test::error_message([&] { write_file_atomically(fifo, "x"); }).find("not a regular file"),
+      std::string::npos);
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_FALSE(fs::exists(fifo + ".tmp"));
+}
+
+TEST(Safetensors, ShapesWhoseSizeOverflowsAreRefused) {
+  test::TempDir dir;
+  const std::string header =
+      R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4294967296],"data_offsets":[0,0]}})";
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  std::ofstream(dir.file("w.safetensors"), std::ios::binary) << bytes << header;
+  const auto error = test::error_message([&] { read_safetensors(dir.file("w.safetensors")); });
+  EXPECT_NE(error.find("too large"), std::string::npos) << error;
+}
+
+TEST(Options, NonFiniteValuesAreRejectedByName) {
+  for (const char* key : {"lr", "lr_final_ratio", "clip_norm", "weight_decay", "noise_init"}) {
+    for (double bad : {NAN, INFINITY}) {
+      const auto error = test::error_message([&] { TrainOptions::from_json({{key, bad}}); });
+      EXPECT_NE(error.find(std::string("option '") + key + "' must be a finite number"),
+                std::string::npos)
+          << key << ": " << error;
+    }
+  }
+  const auto error = test::error_message([&] { resolve_model("gsnn", {{"tau", std::nan("")}}); });
+  EXPECT_NE(error.find("'tau' must be a finite number"), std::string::npos) << error;
+}
+
+TEST(Runner, ChangedCsvFileRerunsItsExperiment) {
+  test::TempDir dir;
+  auto write_csv_rows = [&](double slope) {
+    std::ofstream out(dir.file("d.csv"));
+    out << "x,y\n";
+    for (int i = 0; i < 40; ++i) out << i << "," << slope * i << "\n";
+  };
+  write_csv_rows(1.0);
+  const nlohmann::json doc = {
+      {"name", "c"},
+      {"csv",
+       {{{"name", "d"}, {"file", dir.file("d.csv")}, {"inputs", {"x"}}, {"targets", {"y"}}}}},
+      {"training", {{"steps", 5}, {"eval_every", 5}}},
+      {"model", {{{"family", "mlp-relu"}, {"options", {{"width", 4}}}}}}};
+  RunOptions o;
+  o.progress = false;
+  auto e = parse_experiment(doc, "test", nullptr);
+  e.output = dir.file("results");
+  EXPECT_EQ(run_experiment(e, o).ran, 1);
+  e = parse_experiment(doc, "test", nullptr);
+  e.output = dir.file("results");
+  EXPECT_EQ(run_experiment(e, o).skipped, 1);
+  write_csv_rows(2.0);  // same name, other contents
+  e = parse_experiment(doc, "test", nullptr);
+  e.output = dir.file("results");
+  EXPECT_EQ(run_experiment(e, o).ran, 1);
+}
+
+}  // namespace
+}  // namespace gsnn
