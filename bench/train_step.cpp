@@ -6,21 +6,23 @@
 
 #include "core/runtime.hpp"
 #include "nn/registry.hpp"
-#include "train/loss.hpp"
+#include "train/objective.hpp"
 
 namespace {
 
 void train_step(benchmark::State& state, const std::string& model, const std::string& loss) {
   gsnn::init_runtime({1, true});
   torch::manual_seed(0);
-  gsnn::Regressor r(gsnn::build_model(gsnn::resolve_model(model, {{"width", 64}}), 2, 1), 0.1);
+  gsnn::Network r(gsnn::build_model(gsnn::resolve_model(model, {{"width", 64}}), 2, 1),
+                  gsnn::ModelShape{{2}, 1}, true, 0.1);
   torch::optim::Adam opt(r->parameters(), torch::optim::AdamOptions(1e-3));
   const auto x = torch::rand({1024, 2}) * 2 - 1;
   const auto y = torch::sin(3 * x.select(1, 0)).unsqueeze(1);
-  const auto kind = gsnn::parse_loss(loss);
+  const auto objective = gsnn::make_objective(loss, "regression");
+  const gsnn::Batch batch{x, y};
   for (auto _ : state) {
     opt.zero_grad();
-    auto l = gsnn::loss_value(kind, r->forward(x), y);
+    auto l = objective->loss(r, batch).total;
     l.backward();
     opt.step();
     benchmark::DoNotOptimize(l.data_ptr());

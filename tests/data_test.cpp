@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "data/csv.hpp"
+#include "nn/registry.hpp"
 #include "test_util.hpp"
 
 namespace gsnn {
@@ -79,13 +80,27 @@ TEST(Dataset, StandardizerRoundTrip) {
             {"a", "b"},
             {"y"}};
   const auto s = Standardizer::fit(d);
-  const auto z = s.targets(d.y);
+  // Inside a float64 Network: standardised targets have mean 0, and a
+  // prediction in standardised units maps back to the targets' units.
+  torch::manual_seed(0);
+  Network net(build_model(resolve_model("mlp-relu", {{"width", 4}}), 2, 1), ModelShape{{2}, 1},
+              true, 1.0);
+  net->to(torch::kFloat64);
+  net->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
+  const auto z = net->scale_targets(d.y);
   EXPECT_NEAR(z.mean().item<double>(), 0, 1e-12);
-  const auto back = s.targets_back({z, torch::ones_like(z)});
-  EXPECT_TRUE(torch::allclose(back.mean, d.y));
-  EXPECT_NEAR(back.var[0][0].item<double>(), std::pow(s.y_scale[0].item<double>(), 2), 1e-12);
-  const auto s2 = Standardizer::from_json(s.to_json());
-  EXPECT_TRUE(torch::equal(s2.x_scale, s.x_scale));
+  const auto standard = net->forward(d.x), raw = net->predict(d.x);
+  EXPECT_TRUE(torch::allclose(raw.mean, standard.mean * s.y_scale + s.y_mean));
+  EXPECT_TRUE(torch::allclose(raw.var, standard.var * s.y_scale * s.y_scale));
+  const auto s2 = Standardizer::from_json({{"input_mean", {1, 2}},
+                                           {"input_scale", {3, 4}},
+                                           {"target_mean", {5}},
+                                           {"target_scale", {6}}});
+  EXPECT_EQ(s2.x_scale[1].item<double>(), 4);
+  EXPECT_THROW(
+      Standardizer::from_json(
+          {{"input_mean", {1}}, {"input_scale", {0}}, {"target_mean", {5}}, {"target_scale", {6}}}),
+      std::runtime_error);
 }
 
 }  // namespace

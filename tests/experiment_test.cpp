@@ -12,6 +12,7 @@
 #include "report/report.hpp"
 #include "test_util.hpp"
 #include "train/trainer.hpp"
+#include "train_util.hpp"
 
 namespace gsnn {
 namespace {
@@ -92,12 +93,14 @@ TEST(ExperimentFile, RejectsBadFilesWithLineAndKey) {
 TEST(ExperimentFile, SizesToTargetParameters) {
   for (const std::string model : {"gsnn", "mlp-relu"}) {
     int64_t count = 0;
-    const auto spec = size_to_parameters(resolve_model(model, {{"depth", 2}}), 3000, 2, 1, &count);
+    const auto spec = size_to_parameters(resolve_model(model, {{"depth", 2}}), 3000,
+                                         ModelShape{{2}, 1}, true, &count);
     EXPECT_LE(std::abs(count - 3000), 150) << model;
     EXPECT_EQ(count, count_parameters(*build_model(spec, 2, 1)) + 1);
   }
-  EXPECT_THROW(size_to_parameters(resolve_model("gsnn", {{"depth", 1}}), 3, 2, 1),
-               std::invalid_argument);
+  EXPECT_THROW(
+      size_to_parameters(resolve_model("gsnn", {{"depth", 1}}), 3, ModelShape{{2}, 1}, true),
+      std::invalid_argument);
 }
 
 TEST(Trainer, ResumedTrainingIsIdentical) {
@@ -108,12 +111,9 @@ TEST(Trainer, ResumedTrainingIsIdentical) {
   o.batch_size = 16;
   o.progress = false;
   o.eval_every = 10;
-  auto make = [] {
-    torch::manual_seed(5);
-    return Regressor(build_model(resolve_model("gsnn", {{"width", 6}}), 1, 1), 0.1);
-  };
+  auto make = [] { return test::network("gsnn", 5, 6); };
   auto straight = make();
-  train_regressor(straight, x, y, x, y, o);
+  test::train(straight, x, y, x, y, o);
 
   // Interrupted after the checkpoint at step 30 (as if killed), then resumed.
   auto first = make();
@@ -126,7 +126,7 @@ TEST(Trainer, ResumedTrainingIsIdentical) {
     for (auto& p : first->parameters()) weights_at_checkpoint.push_back(p.detach().clone());
     throw std::runtime_error("killed");
   };
-  EXPECT_THROW(train_regressor(first, x, y, x, y, o, "t", hooks), std::runtime_error);
+  EXPECT_THROW(test::train(first, x, y, x, y, o, "t", hooks), std::runtime_error);
   auto resumed = make();
   {
     torch::NoGradGuard g;
@@ -135,7 +135,7 @@ TEST(Trainer, ResumedTrainingIsIdentical) {
   }
   TrainHooks resume;
   resume.resume = &saved;
-  const auto r = train_regressor(resumed, x, y, x, y, o, "t", resume);
+  const auto r = test::train(resumed, x, y, x, y, o, "t", resume);
   EXPECT_EQ(r.steps_run, 60);
   const auto a = straight->parameters(), b = resumed->parameters();
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
@@ -213,7 +213,7 @@ TEST(Runner, RunsSkipsFinishedRunsAndReports) {
     ASSERT_TRUE(std::filesystem::exists(result));
     std::ifstream in(result);
     const auto before = nlohmann::json::parse(in);
-    EXPECT_EQ(before["schema_version"], 1);
+    EXPECT_EQ(before["schema_version"], kRunSchemaVersion);
     EXPECT_EQ(before["curve"].size(), 3u);
     EXPECT_TRUE(before["metrics"]["test"]["mse"].is_number());
 

@@ -162,10 +162,17 @@ TEST_F(ModelDirectory, WeightsStayInsideTheDirectory) {
 }
 
 TEST_F(ModelDirectory, BadValuesAreRefusedNotBroadcast) {
+  // A scaling tensor too short for the inputs, with a matching checksum.
+  auto file = read_safetensors(dir_.file("m/weights.safetensors"));
+  file.tensors["input_scale"] = torch::ones({1});
+  NamedTensors short_scale(file.tensors.begin(), file.tensors.end());
+  write_safetensors(dir_.file("m/weights.safetensors"), short_scale);
   auto j = description();
-  j["scaler"]["input_scale"] = {1.0};  // two inputs
+  j["weights_checksum"] = file_checksum(dir_.file("m/weights.safetensors"));
   rewrite(j);
-  EXPECT_NE(load_error().find("scaler sizes"), std::string::npos) << load_error();
+  EXPECT_NE(load_error().find("'input_scale' has shape [1], the model needs [2]"),
+            std::string::npos)
+      << load_error();
   save_model(model_, dir_.file("m"));
   j = description();
   j["dtype"] = "int64";
@@ -195,15 +202,18 @@ TEST_F(ModelDirectory, SavingNeverLosesAGoodModel) {
   auto broken = load_model(dir_.file("m"));
   {
     torch::NoGradGuard guard;
-    broken.regressor->parameters().front().fill_(NAN);
+    broken.network->parameters().front().fill_(NAN);
   }
   const auto error = test::error_message([&] { save_model(broken, dir_.file("m")); });
   EXPECT_NE(error.find("not saved"), std::string::npos) << error;
   EXPECT_NO_THROW(load_model(dir_.file("m")));
   // Neither is one whose scaler overflowed (data values near 1e308).
   broken = load_model(dir_.file("m"));
-  broken.scaler.y_scale = torch::full({1}, INFINITY, torch::kFloat64);
-  EXPECT_NE(test::error_message([&] { save_model(broken, dir_.file("m")); }).find("scaler"),
+  {
+    const auto s = broken.network->scaling();
+    broken.network->set_scaling(s[0], s[1], s[2], torch::full({1}, INFINITY));
+  }
+  EXPECT_NE(test::error_message([&] { save_model(broken, dir_.file("m")); }).find("target_scale"),
             std::string::npos);
   // A directory with other files is never replaced by a model.
   std::ofstream(dir_.file("m/notes.txt")) << "mine";

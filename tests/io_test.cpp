@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "gsnn/predictor.hpp"
+#include "io/files.hpp"
 #include "io/model_file.hpp"
 #include "io/safetensors.hpp"
 #include "tasks/task.hpp"
@@ -99,13 +100,37 @@ TEST_F(SavedModel, WrongVersionIsRefused) {
   EXPECT_NE(load_error(dir_.file("m")).find("not valid JSON"), std::string::npos);
 }
 
-TEST_F(SavedModel, OldTanhNameLoadsAsErfTanh) {
-  const auto path = dir_.file("m/model.json");
-  auto j = nlohmann::json::parse(read_all(path));
+TEST_F(SavedModel, Version1FilesStillLoad) {
+  // Rewrite the saved model the way gsnn 0.1 wrote it: scaling in model.json,
+  // the taus of all layers in one [depth, 1] tensor, erf-tanh called tanh.
+  auto file = read_safetensors(dir_.file("m/weights.safetensors"));
+  nlohmann::json scaler;
+  for (const char* name : {"input_mean", "input_scale", "target_mean", "target_scale"}) {
+    const auto t = file.tensors.at(name).to(torch::kFloat64);
+    scaler[name] = std::vector<double>(t.data_ptr<double>(), t.data_ptr<double>() + t.numel());
+    file.tensors.erase(name);
+  }
+  file.tensors["body.tau_rho"] = torch::stack(
+      {file.tensors.at("body.hidden0.tau_rho"), file.tensors.at("body.hidden1.tau_rho")});
+  file.tensors.erase("body.hidden0.tau_rho");
+  file.tensors.erase("body.hidden1.tau_rho");
+  write_safetensors(dir_.file("m/weights.safetensors"),
+                    NamedTensors(file.tensors.begin(), file.tensors.end()));
+  auto j = nlohmann::json::parse(read_all(dir_.file("m/model.json")));
   EXPECT_EQ(j["options"]["activation"], "erf-tanh");
-  j["options"]["activation"] = "tanh";  // as written before the rename
-  write_all(path, j.dump());
-  EXPECT_EQ(load_model(dir_.file("m")).spec.options["activation"], "erf-tanh");
+  j["format_version"] = 1;
+  j["options"]["activation"] = "tanh";
+  j["scaler"] = scaler;
+  for (const char* key : {"kind", "outputs", "input_shape"}) j.erase(key);
+  j["weights_checksum"] = file_checksum(dir_.file("m/weights.safetensors"));
+  write_all(dir_.file("m/model.json"), j.dump());
+
+  const auto loaded = load_model(dir_.file("m"));
+  EXPECT_EQ(loaded.spec.options["activation"], "erf-tanh");
+  EXPECT_EQ(loaded.kind, "regression");
+  const auto a = model_.predict(points_), b = loaded.predict(points_);
+  EXPECT_TRUE(torch::allclose(a.mean, b.mean, 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(a.var, b.var, 1e-6, 1e-7));
 }
 
 TEST_F(SavedModel, ShapeMismatchIsRefused) {
@@ -120,7 +145,7 @@ TEST_F(SavedModel, WeightsOfAnotherSaveAreRefused) {
   auto other = model_;
   {
     torch::NoGradGuard g;
-    for (auto& p : other.regressor->parameters()) p.add_(0.01);
+    for (auto& p : other.network->parameters()) p.add_(0.01);
   }
   save_model(other, dir_.file("m2"));
   std::filesystem::copy_file(dir_.file("m2/weights.safetensors"),

@@ -1,5 +1,6 @@
 // Layers and models: exact moment propagation against Monte Carlo, tau
 // schedules, the registry's validation, and learning a known function.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "nn/gaussian_linear.hpp"
@@ -75,7 +76,20 @@ TEST(Gsnn, TauSchedules) {
   EXPECT_EQ(count_parameters(*learned), count_parameters(*geo) + 3 * 4);
   auto out = learned->forward({torch::randn({5, 1}), torch::zeros({5, 1})});
   out.mean.sum().backward();
-  EXPECT_TRUE(learned->named_parameters()["tau_rho"].grad().abs().sum().item<double>() > 0);
+  for (int l = 0; l < 3; ++l)
+    EXPECT_GT(learned->named_parameters()[fmt::format("hidden{}.tau_rho", l)]
+                  .grad()
+                  .abs()
+                  .sum()
+                  .item<double>(),
+              0)
+        << l;
+  // The tau parameters form their own group (no weight decay, own lr).
+  const auto groups = learned->parameter_groups();
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[1].name, "tau");
+  EXPECT_EQ(groups[1].parameters.size(), 3u);
+  EXPECT_FALSE(groups[1].weight_decay);
 }
 
 TEST(Gsnn, MeanOnlyAblationAndResidual) {

@@ -9,6 +9,7 @@
 #include "tasks/task.hpp"
 #include "test_util.hpp"
 #include "train/fit.hpp"
+#include "train_util.hpp"
 
 namespace gsnn {
 namespace {
@@ -22,10 +23,7 @@ Problem sine_problem(int64_t n = 64) {
   return {x, torch::sin(2 * x)};
 }
 
-Regressor make(const std::string& model, uint64_t seed) {
-  torch::manual_seed(seed);
-  return Regressor(build_model(resolve_model(model, {{"width", 8}}), 1, 1), 0.1);
-}
+Network make(const std::string& model, uint64_t seed) { return test::network(model, seed); }
 
 TrainOptions quiet(int64_t steps) {
   TrainOptions o;
@@ -35,7 +33,7 @@ TrainOptions quiet(int64_t steps) {
   return o;
 }
 
-std::vector<torch::Tensor> weights(Regressor& r) {
+std::vector<torch::Tensor> weights(Network& r) {
   std::vector<torch::Tensor> w;
   for (auto& p : r->parameters()) w.push_back(p.detach().clone());
   return w;
@@ -46,8 +44,8 @@ TEST(Trainer, FixedSeedGivesIdenticalWeights) {
   auto o = quiet(50);
   o.batch_size = 16;
   auto a = make("gsnn", 7), b = make("gsnn", 7);
-  train_regressor(a, p.x, p.y, {}, {}, o);
-  train_regressor(b, p.x, p.y, {}, {}, o);
+  test::train(a, p.x, p.y, {}, {}, o);
+  test::train(b, p.x, p.y, {}, {}, o);
   const auto wa = weights(a), wb = weights(b);
   for (size_t i = 0; i < wa.size(); ++i) EXPECT_TRUE(torch::equal(wa[i], wb[i]));
 }
@@ -58,7 +56,7 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsLastGoodWeights) {
   o.lr = 1e12;  // certain to blow up
   o.lr_schedule = "constant";
   auto r = make("mlp-relu", 1);
-  const auto result = train_regressor(r, p.x, p.y, {}, {}, o);
+  const auto result = test::train(r, p.x, p.y, {}, {}, o);
   EXPECT_TRUE(result.diverged);
   EXPECT_NE(result.stop_reason.find("non-finite"), std::string::npos);
   EXPECT_LT(result.steps_run, 200);
@@ -71,7 +69,7 @@ TEST(Trainer, EarlyStoppingRestoresBestValidation) {
   o.patience = 3;
   auto r = make("mlp-tanh", 2);
   // Validation targets that no model can follow: validation loss stops improving early.
-  const auto result = train_regressor(r, p.x, p.y, p.x, -p.y, o);
+  const auto result = test::train(r, p.x, p.y, p.x, -p.y, o);
   EXPECT_EQ(result.stop_reason, "early stop");
   EXPECT_LT(result.steps_run, 2000);
   EXPECT_LE(result.best_step, result.steps_run);
@@ -85,14 +83,14 @@ TEST(Trainer, OptimisersReduceTheLoss) {
     o.lr = opt == "lbfgs" ? 1.0 : 1e-2;
     if (opt != "lbfgs") o.clip_norm = 10.0;
     auto r = make("gsnn", 3);
-    const auto result = train_regressor(r, p.x, p.y, {}, {}, o);
+    const auto result = test::train(r, p.x, p.y, {}, {}, o);
     EXPECT_LT(result.curve.back().train_loss, 0.2 * result.curve.front().train_loss) << opt;
   }
   auto o = quiet(10);
   o.optimizer = "lbfgs";
   o.batch_size = 8;
   auto r = make("gsnn", 3);
-  EXPECT_THROW(train_regressor(r, p.x, p.y, {}, {}, o), std::invalid_argument);
+  EXPECT_THROW(test::train(r, p.x, p.y, {}, {}, o), std::invalid_argument);
 }
 
 TEST(Trainer, NllLearnsTheNoiseLevel) {
@@ -118,10 +116,10 @@ TEST(Trainer, RejectsBadOptions) {
   auto r = make("mlp-relu", 1);
   auto o = quiet(5);
   o.lr_final_ratio = 2.0;
-  EXPECT_THROW(train_regressor(r, p.x, p.y, {}, {}, o), std::invalid_argument);
+  EXPECT_THROW(test::train(r, p.x, p.y, {}, {}, o), std::invalid_argument);
   o = quiet(5);
   o.patience = 3;  // early stopping without validation data
-  EXPECT_THROW(train_regressor(r, p.x, p.y, {}, {}, o), std::invalid_argument);
+  EXPECT_THROW(test::train(r, p.x, p.y, {}, {}, o), std::invalid_argument);
 }
 
 // A model that counts its forward passes.
@@ -143,12 +141,12 @@ TEST(Trainer, LbfgsEvaluatesEachPointOnce) {
   torch::manual_seed(3);
   auto counting =
       std::make_shared<CountingImpl>(build_model(resolve_model("mlp-tanh", {{"width", 8}}), 1, 1));
-  Regressor r(counting, 0.1);
+  auto r = test::network(counting);
   auto o = quiet(40);
   o.eval_every = 20;
   o.optimizer = "lbfgs";
   o.lr = 1.0;
-  const auto result = train_regressor(r, p.x, p.y, {}, {}, o);
+  const auto result = test::train(r, p.x, p.y, {}, {}, o);
   EXPECT_EQ(result.steps_run, 40) << result.stop_reason;
   // One evaluation per iteration plus the line search's extra ones; calling
   // step() once per iteration evaluated every point twice (>= 2 per step).
@@ -156,7 +154,7 @@ TEST(Trainer, LbfgsEvaluatesEachPointOnce) {
   EXPECT_LT(result.curve.back().train_loss, 0.2 * result.curve.front().train_loss);
 
   o.clip_norm = 1.0;
-  const auto error = test::error_message([&] { train_regressor(r, p.x, p.y, {}, {}, o); });
+  const auto error = test::error_message([&] { test::train(r, p.x, p.y, {}, {}, o); });
   EXPECT_NE(error.find("clip_norm does not apply to lbfgs"), std::string::npos) << error;
 }
 
@@ -165,7 +163,7 @@ TEST(Trainer, OwnGeneratorIsolatesItFromOtherRandomNumbers) {
   auto o = quiet(60);
   o.batch_size = 8;
   auto a = make("mlp-relu", 5), b = make("mlp-relu", 5);
-  train_regressor(a, p.x, p.y, {}, {}, o);
+  test::train(a, p.x, p.y, {}, {}, o);
   std::atomic<bool> stop{false};
   std::thread other([&] {  // another user of LibTorch's global generator
     while (!stop) {
@@ -173,7 +171,7 @@ TEST(Trainer, OwnGeneratorIsolatesItFromOtherRandomNumbers) {
       torch::manual_seed(123);
     }
   });
-  train_regressor(b, p.x, p.y, {}, {}, o);
+  test::train(b, p.x, p.y, {}, {}, o);
   stop = true;
   other.join();
   const auto wa = weights(a), wb = weights(b);
@@ -182,7 +180,14 @@ TEST(Trainer, OwnGeneratorIsolatesItFromOtherRandomNumbers) {
 
 TEST(Loss, NllHasAVarianceFloor) {
   const auto y = torch::zeros({4, 1});
-  const double nll = loss_value(Loss::GaussianNll, {y, torch::zeros_like(y)}, y).item<double>();
+  // A model that predicts y exactly with zero variance and (almost) zero noise.
+  auto net = test::network("mlp-relu", 0);
+  {
+    torch::NoGradGuard guard;
+    for (auto& p : net->body().parameters()) p.zero_();
+  }
+  net->set_noise_std(1e-12);
+  const double nll = make_objective("nll", "regression")->loss(net, {y, y}).total.item<double>();
   EXPECT_NEAR(nll, 0.5 * std::log(2 * M_PI * kNllVarianceFloor), 1e-5);
 }
 

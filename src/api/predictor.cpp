@@ -25,13 +25,17 @@ Predictor Predictor::load(const std::string& directory) {
   } catch (const std::exception& e) {  // LibTorch, JSON: the promise is std::runtime_error
     throw std::runtime_error(directory + ": " + e.what());
   }
+  const auto& m = state->model;
+  if (!m.network->regression() || m.network->shape().input_shape.size() != 1)
+    throw std::runtime_error(directory + ": a " + m.kind +
+                             " model; the Predictor serves regression models of table rows");
   return Predictor(std::move(state));
 }
 
 std::size_t Predictor::num_inputs() const { return state_->model.inputs.size(); }
-std::size_t Predictor::num_outputs() const { return state_->model.targets.size(); }
+std::size_t Predictor::num_outputs() const { return state_->model.outputs.size(); }
 const std::vector<std::string>& Predictor::input_names() const { return state_->model.inputs; }
-const std::vector<std::string>& Predictor::output_names() const { return state_->model.targets; }
+const std::vector<std::string>& Predictor::output_names() const { return state_->model.outputs; }
 
 void Predictor::predict(const double* inputs, std::size_t rows, double* mean, double* std) const {
   predict(inputs, nullptr, rows, mean, std);

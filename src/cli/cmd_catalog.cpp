@@ -22,7 +22,7 @@ void print_options(const std::vector<OptionSpec>& specs) {
 
 void add_catalog_commands(CLI::App& app) {
   app.add_subcommand("tasks", "list the built-in tasks")->callback([] {
-    for (const auto& t : builtin_tasks()) fmt::print("{:<12} {}\n", t.name, t.summary);
+    for (const auto& t : all_tasks()) fmt::print("{:<12} {:<15} {}\n", t.name, t.kind, t.summary);
   });
   app.add_subcommand("models", "list model families, their options and defaults")->callback([] {
     for (const auto& f : model_families()) {

@@ -1,22 +1,20 @@
 // gsnn demo: the main job. GSNN, ReLU MLP and tanh MLP at equal size and
-// equal budget on the built-in tasks, with a comparison table and JSON.
+// equal budget on the built-in tasks, run as an ordinary experiment (result
+// files, resumable, reportable); the table is read back from the results.
 #include <fmt/format.h>
 
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cli/common.hpp"
-#include "eval/metrics.hpp"
-#include "gsnn/version.hpp"
-#include "io/files.hpp"
-#include "tasks/task.hpp"
-#include "train/fit.hpp"
+#include "experiment/runner.hpp"
+#include "train/trainer.hpp"
 
 namespace gsnn::cli {
 namespace {
 
 struct DemoArgs {
-  std::string out = "gsnn-demo.json";
+  std::string out = "results/demo";
   int64_t steps = 10000;
   int64_t depth = 2, width = 32;
   uint64_t seed = 0, data_seed = 1;
@@ -25,66 +23,51 @@ struct DemoArgs {
   RuntimeFlags runtime;
 };
 
+double metric(const nlohmann::json& record, const char* set, const char* name) {
+  const auto& m = record.at("metrics");
+  if (!m.contains(set) || !m[set].contains(name) || !m[set][name].is_number()) return NAN;
+  return m[set][name].get<double>();
+}
+
 void run_demo(const DemoArgs& a) {
   a.runtime.apply();
-  nlohmann::json report = {{"gsnn_version", GSNN_VERSION},
-                           {"steps", a.steps},
-                           {"depth", a.depth},
-                           {"width", a.width},
-                           {"seed", a.seed},
-                           {"data_seed", a.data_seed},
-                           {"results", nlohmann::json::array()}};
+  nlohmann::json doc = {{"name", "demo"},
+                        {"tasks", a.tasks},
+                        {"seeds", {a.seed}},
+                        {"data_seed", a.data_seed},
+                        {"training", {{"steps", a.steps}}},
+                        {"model", nlohmann::json::array()}};
+  for (const auto& m : a.models)
+    doc["model"].push_back({{"family", m}, {"options", {{"depth", a.depth}, {"width", a.width}}}});
+  auto e = parse_experiment(doc, "gsnn demo", nullptr);
+  e.output = a.out;
+  RunOptions options;
+  options.progress = !a.runtime.quiet;
+  options.device = a.runtime.device;
+  run_experiment(e, options);
+
   std::vector<std::vector<std::string>> rows;
-  for (const auto& task_name : a.tasks) {
-    const auto& task = find_task(task_name);
-    const auto data = task.generate(a.data_seed);
-    for (const auto& model_name : a.models) {
-      FitRequest request;
-      request.model = resolve_model(model_name, {{"depth", a.depth}, {"width", a.width}});
-      request.training.steps = a.steps;
-      request.training.seed = a.seed;
-      request.training.loss = task.loss;
-      request.training.progress = !a.runtime.quiet;
-      request.device = a.runtime.device;
-      auto outcome = fit_model(data.train, data.validation, request,
-                               fmt::format("{} {}", task_name, model_name));
-      const auto& m = outcome.model;
-      const auto train = evaluate_prediction(m.predict(data.train.x), data.train.y);
-      const auto& test_set = data.evaluation.front().data;
-      const auto test = evaluate_prediction(m.predict(test_set.x), test_set.y);
-      nlohmann::json entry = {{"task", task_name},
-                              {"model", model_name},
-                              {"family", m.spec.family},
-                              {"options", m.spec.options},
-                              {"parameters", count_parameters(*m.regressor)},
-                              {"loss", task.loss},
-                              {"steps_run", outcome.result.steps_run},
-                              {"stop_reason", outcome.result.stop_reason},
-                              {"seconds", outcome.result.seconds},
-                              {"train", train.to_json()},
-                              {"test", test.to_json()}};
-      double ood_mse = NAN, ood_std = NAN;
-      if (const auto* ood_set = data.find("out_of_domain")) {
-        const auto ood = evaluate_prediction(m.predict(ood_set->x), ood_set->y);
-        entry["out_of_domain"] = ood.to_json();
-        ood_mse = ood.mse;
-        ood_std = ood.mean_std;
-      }
-      report["results"].push_back(entry);
-      rows.push_back({task_name, model_name, std::to_string(count_parameters(*m.regressor)),
-                      format_number(train.mse), format_number(test.mse), format_number(ood_mse),
-                      format_number(test.mean_std), format_number(ood_std),
-                      format_number(test.coverage95),
-                      fmt::format("{:.1f}", outcome.result.seconds)});
+  for (const auto& task : e.tasks)
+    for (const auto& model : e.models) {
+      std::ifstream in(run_directory(e, task.name, model.label, a.seed) + "/result.json");
+      const auto r = nlohmann::json::parse(in);
+      rows.push_back({task.name, model.label, std::to_string(r.at("parameters").get<int64_t>()),
+                      format_number(metric(r, "train", "mse")),
+                      format_number(metric(r, "test", "mse")),
+                      format_number(metric(r, "out_of_domain", "mse")),
+                      format_number(metric(r, "test", "mean_std")),
+                      format_number(metric(r, "out_of_domain", "mean_std")),
+                      format_number(metric(r, "test", "coverage95")),
+                      fmt::format("{:.1f}", r.at("seconds").get<double>())});
     }
-  }
   fmt::print("\n{} steps of Adam per model, depth {} x width {}, seed {}\n", a.steps, a.depth,
              a.width, a.seed);
   print_table({"task", "model", "params", "train mse", "test mse", "ood mse", "mean std", "ood std",
                "95% cover", "seconds"},
               rows);
-  write_file_atomically(a.out, report.dump(2) + "\n");
-  fmt::print("\nresults written to {}\n", a.out);
+  fmt::print(
+      "\nresults in {} (rerunning skips finished runs); report: gsnn report {} -o {}/report\n",
+      a.out, a.out, a.out);
 }
 
 }  // namespace
@@ -95,7 +78,8 @@ void add_demo_command(CLI::App& app) {
       "demo",
       "the main job: train GSNN, ReLU MLP and tanh MLP at equal size and budget on the built-in "
       "tasks (smooth2d, noisy-sine) and print a comparison table");
-  cmd->add_option("--out", args->out, "JSON file for the full results")->capture_default_str();
+  cmd->add_option("--out", args->out, "results directory (ordinary `gsnn run` results)")
+      ->capture_default_str();
   cmd->add_option("--steps", args->steps, "optimiser steps per model")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

@@ -6,16 +6,16 @@
 
 #include "cli/common.hpp"
 #include "data/csv.hpp"
-#include "eval/metrics.hpp"
 #include "io/config.hpp"
 #include "io/model_file.hpp"
+#include "tasks/kind.hpp"
 #include "train/fit.hpp"
 
 namespace gsnn::cli {
 namespace {
 
 struct FitArgs {
-  std::string data, inputs, targets, model, out, config, dtype = "float32";
+  std::string data, inputs, targets, model, out, config, dtype = "float32", kind = "regression";
   std::vector<std::string> model_options;
   std::optional<int64_t> steps, batch_size;
   std::optional<uint64_t> seed;
@@ -66,13 +66,17 @@ void run_fit(const FitArgs& a) {
 
   FitRequest request;
   request.model = resolve_model(model_name, model_options);
+  if (!training.contains("loss")) training["loss"] = find_task_kind(a.kind).default_objective;
   request.training = TrainOptions::from_json(training);
   request.training.progress = !a.runtime.quiet;
   request.dtype = a.dtype;
   request.device = a.runtime.device;
 
+  request.kind = a.kind;
+
   const auto table = read_csv(a.data);
-  const auto dataset = select_columns(table, a.data, split_names(a.inputs), split_names(a.targets));
+  auto dataset = select_columns(table, a.data, split_names(a.inputs), split_names(a.targets));
+  if (a.kind == "classification") label_classes(dataset, a.data);
   const auto split = split_dataset(dataset, data_options["validation"], data_options["test"],
                                    data_options["split_seed"].get<uint64_t>());
   auto outcome = fit_model(split.train, split.validation, request, "fit " + model_name);
@@ -83,20 +87,13 @@ void run_fit(const FitArgs& a) {
   model.training["data"] = {{"file", a.data}, {"split", data_options}};
   save_model(model, a.out);
 
-  std::vector<std::vector<std::string>> rows;
-  auto add = [&](const std::string& name, const Dataset& d) {
-    if (d.size() == 0) return;
-    const auto m = evaluate_prediction(model.predict(d.x), d.y);
-    rows.push_back({name, std::to_string(d.size()), format_number(m.rmse), format_number(m.mse),
-                    format_number(m.nll), format_number(m.mean_std), format_number(m.coverage95)});
-  };
-  add("train", split.train);
-  add("validation", split.validation);
-  add("test", split.test);
+  TaskData data;
+  data.train = split.train;
+  data.evaluation = {{"validation", split.validation}, {"test", split.test}};
   fmt::print("model {} ({} parameters), {} steps ({}), {:.1f} s\n", model_name,
-             count_parameters(*model.regressor), outcome.result.steps_run,
-             outcome.result.stop_reason, outcome.result.seconds);
-  print_table({"set", "rows", "rmse", "mse", "nll", "mean std", "95% cover"}, rows);
+             count_parameters(*model.network), outcome.result.steps_run, outcome.result.stop_reason,
+             outcome.result.seconds);
+  print_metrics_table(evaluate_model(model, data));
   fmt::print("saved to {}\n", a.out);
 }
 
@@ -130,6 +127,10 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--batch-size", args->batch_size, "mini-batch size, 0 = full batch");
   cmd->add_option("--validation", args->validation, "validation fraction (default 0.2)");
   cmd->add_option("--test", args->test, "test fraction (default 0)");
+  cmd->add_option("--kind", args->kind,
+                  "regression (default), or classification: one target column of class indices "
+                  "0, 1, ...; the model outputs class logits, trained with cross_entropy")
+      ->check(CLI::IsMember({"regression", "classification"}));
   cmd->add_option("--dtype", args->dtype, "float32 or float64")
       ->check(CLI::IsMember({"float32", "float64"}));
   args->runtime.add_to(*cmd);

@@ -31,6 +31,10 @@ void run_predict(const PredictArgs& a) {
     throw std::invalid_argument("--out " + a.out +
                                 " is the input file --data: refusing to overwrite it");
   const auto model = load_model(a.model);
+  if (model.network->shape().input_shape.size() != 1)
+    throw std::invalid_argument(a.model + ": a model of " +
+                                std::to_string(model.network->shape().input_shape.size()) +
+                                "-dimensional samples does not read CSV rows");
   const auto table = read_csv(a.data);
   const auto points = select_columns(table, a.data, model.inputs, {});
   torch::Tensor input_var;
@@ -50,13 +54,23 @@ void run_predict(const PredictArgs& a) {
   std::vector<std::string> header = model.inputs;
   std::vector<std::vector<double>> columns;
   for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));
-  const bool single = model.targets.size() == 1;
-  for (size_t k = 0; k < model.targets.size(); ++k) {
-    const std::string prefix = single ? "" : model.targets[k] + "_";
-    header.push_back(prefix + "mean");
-    header.push_back(prefix + "std");
-    columns.push_back(column(out.mean, k));
-    columns.push_back(column(out.var.sqrt(), k));
+  if (model.network->regression()) {
+    const bool single = model.outputs.size() == 1;
+    for (size_t k = 0; k < model.outputs.size(); ++k) {
+      const std::string prefix = single ? "" : model.outputs[k] + "_";
+      header.push_back(prefix + "mean");
+      header.push_back(prefix + "std");
+      columns.push_back(column(out.mean, k));
+      columns.push_back(column(out.var.sqrt(), k));
+    }
+  } else {  // classes: the most probable one, then each class's probability
+    header.push_back("class");
+    columns.push_back(column(out.mean.argmax(1, true).to(torch::kFloat64), 0));
+    const auto probabilities = torch::softmax(out.mean, 1);
+    for (size_t k = 0; k < model.outputs.size(); ++k) {
+      header.push_back("p_" + model.outputs[k]);
+      columns.push_back(column(probabilities, k));
+    }
   }
   write_csv(a.out, header, columns);
   if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", points.size(), a.out);

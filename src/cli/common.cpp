@@ -6,7 +6,10 @@
 #include <algorithm>
 #include <cmath>
 
+#include <nlohmann/json.hpp>
+
 #include "core/runtime.hpp"
+#include "eval/metrics.hpp"
 
 namespace gsnn::cli {
 
@@ -24,6 +27,35 @@ std::string format_number(double value) {
   if (value != 0 && (std::abs(value) < 1e-3 || std::abs(value) >= 1e5))
     return fmt::format("{:.2e}", value);
   return fmt::format("{:.4g}", value);
+}
+
+void print_metrics_table(const nlohmann::json& metrics) {
+  std::vector<const MetricInfo*> shown;
+  for (const auto& info : metric_infos()) {
+    if (info.shown == Shown::Never) continue;
+    bool present = false;
+    for (const auto& [set, values] : metrics.items())
+      present = present || values.contains(info.name);
+    if (present) shown.push_back(&info);
+  }
+  std::vector<std::string> header = {"set"};
+  for (const auto* info : shown) header.push_back(info->title);
+  std::vector<std::string> sets;  // train and validation first, then the rest by name
+  for (const char* first : {"train", "validation"})
+    if (metrics.contains(first)) sets.push_back(first);
+  for (const auto& [set, values] : metrics.items())
+    if (set != "train" && set != "validation") sets.push_back(set);
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& set : sets) {
+    const auto& values = metrics.at(set);
+    std::vector<std::string> row = {set};
+    for (const auto* info : shown) {
+      const auto it = values.find(info->name);
+      row.push_back(it != values.end() && it->is_number() ? format_number(it->get<double>()) : "-");
+    }
+    rows.push_back(row);
+  }
+  print_table(header, rows);
 }
 
 void print_table(const std::vector<std::string>& header,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json_fwd.hpp>
 
 #include <string>
 #include <vector>
@@ -22,6 +23,10 @@ void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);
 
 std::string format_number(double value);  // 3 significant digits, or "-" for NaN
+
+// One row per set of {"set": {"metric": value, ...}, ...}, one column per
+// registered metric present (eval/metrics.hpp), in registry order.
+void print_metrics_table(const nlohmann::json& metrics);
 
 void add_fit_command(CLI::App& app);
 void add_predict_command(CLI::App& app);

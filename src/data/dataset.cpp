@@ -3,13 +3,28 @@
 
 #include <nlohmann/json.hpp>
 
+#include <fmt/format.h>
+
 #include <cmath>
 #include <stdexcept>
 
 namespace gsnn {
 
 Dataset Dataset::rows(const torch::Tensor& index) const {
-  return {x.index_select(0, index), y.index_select(0, index), input_names, target_names};
+  return {x.index_select(0, index), y.index_select(0, index), input_names, target_names, classes};
+}
+
+void label_classes(Dataset& d, const std::string& source) {
+  if (d.y.dim() != 2 || d.y.size(1) != 1)
+    throw std::invalid_argument(source + ": classification takes exactly one target column");
+  const auto y = d.y.reshape({-1});
+  if (!(y == y.round()).all().item<bool>() || !(y >= 0).all().item<bool>() ||
+      !(y < kMaxClasses).all().item<bool>())
+    throw std::invalid_argument(fmt::format(
+        "{}: class labels must be whole numbers 0, 1, ... below {}", source, kMaxClasses));
+  const auto classes = static_cast<int64_t>(y.max().item<double>()) + 1;
+  d.classes.clear();
+  for (int64_t c = 0; c < classes; ++c) d.classes.push_back(std::to_string(c));
 }
 
 DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
@@ -37,13 +52,9 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
 
 namespace {
 torch::Tensor safe_scale(const torch::Tensor& t) {
-  if (t.size(0) < 2) return torch::ones({t.size(1)}, torch::kFloat64);
+  if (t.size(0) < 2) return torch::ones(t.sizes().slice(1), torch::kFloat64);
   auto s = t.std(0);
   return torch::where(s > 1e-12, s, torch::ones_like(s));
-}
-std::vector<double> to_vector(const torch::Tensor& t) {
-  auto c = t.contiguous().to(torch::kFloat64);
-  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
 }
 torch::Tensor from_json_vector(const nlohmann::json& j) {
   return torch::tensor(j.get<std::vector<double>>(), torch::kFloat64);
@@ -52,26 +63,6 @@ torch::Tensor from_json_vector(const nlohmann::json& j) {
 
 Standardizer Standardizer::fit(const Dataset& data) {
   return {data.x.mean(0), safe_scale(data.x), data.y.mean(0), safe_scale(data.y)};
-}
-
-torch::Tensor Standardizer::inputs(const torch::Tensor& x) const {
-  return (x - x_mean.to(x.options())) / x_scale.to(x.options());
-}
-
-torch::Tensor Standardizer::targets(const torch::Tensor& y) const {
-  return (y - y_mean.to(y.options())) / y_scale.to(y.options());
-}
-
-Moments Standardizer::targets_back(const Moments& s) const {
-  const auto scale = y_scale.to(s.mean.options());
-  return {s.mean * scale + y_mean.to(s.mean.options()), s.var * scale * scale};
-}
-
-nlohmann::json Standardizer::to_json() const {
-  return {{"input_mean", to_vector(x_mean)},
-          {"input_scale", to_vector(x_scale)},
-          {"target_mean", to_vector(y_mean)},
-          {"target_scale", to_vector(y_scale)}};
 }
 
 Standardizer Standardizer::from_json(const nlohmann::json& j) {

@@ -1,5 +1,5 @@
-// In-memory regression data (float64, CPU), seeded splits and the
-// standardisation that is stored with every trained model.
+// In-memory data of every task kind (float64, CPU), seeded splits and the
+// standardisation that every trained model carries as buffers.
 #pragma once
 
 #include <torch/types.h>
@@ -14,14 +14,21 @@
 namespace gsnn {
 
 struct Dataset {
-  torch::Tensor x;  // [n, inputs], float64
-  torch::Tensor y;  // [n, targets], float64
-  std::vector<std::string> input_names;
-  std::vector<std::string> target_names;
+  torch::Tensor x;  // [n, input_shape...], float64 (a table: [n, inputs])
+  torch::Tensor y;  // [n, targets], float64 (classification: one column of class indices)
+  std::vector<std::string> input_names;   // one per input column of a table
+  std::vector<std::string> target_names;  // one per target column
+  std::vector<std::string> classes;       // classification: the class names, index order
 
   int64_t size() const { return x.defined() ? x.size(0) : 0; }
   Dataset rows(const torch::Tensor& index) const;
 };
+
+// Classification data: checks that `y` is one column of class indices 0, 1,
+// ... (at most kMaxClasses) and names the classes "0", "1", ... up to the
+// largest index. `source` names the data in messages.
+constexpr int64_t kMaxClasses = 100000;
+void label_classes(Dataset& data, const std::string& source);
 
 struct DataSplit {
   Dataset train, validation, test;
@@ -31,16 +38,15 @@ struct DataSplit {
 DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
                         uint64_t seed);
 
-// Per-column affine standardisation of inputs and targets. Constant columns
-// keep scale 1.
+// Per-feature affine standardisation of inputs and targets, fitted on the
+// training data and handed to Network::set_scaling. Constant features keep
+// scale 1.
 struct Standardizer {
-  torch::Tensor x_mean, x_scale, y_mean, y_scale;  // float64, [columns]
+  torch::Tensor x_mean, x_scale;  // float64, [input_shape...]
+  torch::Tensor y_mean, y_scale;  // float64, [targets]
 
   static Standardizer fit(const Dataset& data);
-  torch::Tensor inputs(const torch::Tensor& x) const;   // raw -> standard
-  torch::Tensor targets(const torch::Tensor& y) const;  // raw -> standard
-  Moments targets_back(const Moments& standard) const;  // standard -> raw units
-  nlohmann::json to_json() const;
+  // The "scaler" object of version-1 model files (checked: scales finite, > 0).
   static Standardizer from_json(const nlohmann::json& j);
 };
 

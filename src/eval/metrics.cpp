@@ -6,6 +6,50 @@
 #include <stdexcept>
 
 namespace gsnn {
+namespace {
+
+std::vector<MetricInfo>& registry() {
+  static std::vector<MetricInfo> r = {
+      {"mse", "MSE", Better::Lower, NAN, Shown::EverySet},
+      {"rmse", "RMSE", Better::Lower, NAN, Shown::Never},
+      {"relative_l2", "rel. L2", Better::Lower},
+      {"max_error", "max err", Better::Lower},
+      {"nll", "NLL", Better::Lower},
+      {"mean_std", "mean std", Better::None, NAN, Shown::EverySet},
+      {"coverage50", "50% cover", Better::Nominal, 0.5, Shown::Never},
+      {"coverage90", "90% cover", Better::Nominal, 0.9, Shown::Never},
+      {"coverage95", "95% cover", Better::Nominal, 0.95},
+      {"calibration_error", "calib. err", Better::Lower},
+      {"accuracy", "accuracy", Better::Higher, NAN, Shown::EverySet},
+      {"cross_entropy", "cross-entropy", Better::Lower},
+  };
+  return r;
+}
+
+}  // namespace
+
+const std::vector<MetricInfo>& metric_infos() { return registry(); }
+
+void register_metric(MetricInfo info) {
+  if (find_metric(info.name))
+    throw std::invalid_argument("metric '" + info.name + "' is registered already");
+  registry().push_back(std::move(info));
+}
+
+const MetricInfo* find_metric(const std::string& name) {
+  for (const auto& m : registry())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+nlohmann::json classification_metrics(const torch::Tensor& logits, const torch::Tensor& target) {
+  torch::NoGradGuard guard;
+  const auto classes = target.reshape({-1}).to(torch::kLong).to(logits.device());
+  const auto l = logits.to(torch::kFloat64);
+  const double accuracy = (l.argmax(1) == classes).to(torch::kFloat64).mean().item<double>();
+  const double ce = torch::nn::functional::cross_entropy(l, classes).item<double>();
+  return {{"accuracy", accuracy}, {"cross_entropy", ce}};
+}
 
 nlohmann::json Metrics::to_json() const {
   return {{"mse", mse},
@@ -34,7 +78,7 @@ std::vector<double> calibration_levels() {
 Metrics evaluate_prediction(const Moments& prediction, const torch::Tensor& target) {
   torch::NoGradGuard guard;
   const auto mean = prediction.mean.to(torch::kFloat64);
-  const auto var = prediction.var.to(torch::kFloat64).clamp_min(1e-300);
+  const auto var = prediction.variance().to(torch::kFloat64).clamp_min(1e-300);
   const auto y = target.to(torch::kFloat64).to(mean.device());
   const auto err = y - mean;
   const auto std = var.sqrt();

@@ -1,15 +1,44 @@
-// Accuracy, calibration and smoothness of a predictive Gaussian.
+// The metric registry (what each metric is called and which direction is
+// better), and the built-in measures: accuracy, calibration and smoothness
+// of a predictive Gaussian, and classification accuracy.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
 
+#include <cmath>
 #include <functional>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "moments/moments.hpp"
 
 namespace gsnn {
+
+// How a report compares a metric across models.
+enum class Better { Lower, Higher, Nominal, None };  // Nominal: closest to `nominal`
+
+// Where a report shows a metric: for every evaluation set, the test set
+// only, or nowhere (kept in the result files).
+enum class Shown { EverySet, TestOnly, Never };
+
+struct MetricInfo {
+  std::string name;   // key in result files, e.g. "mse"
+  std::string title;  // column title, e.g. "MSE"
+  Better better = Better::None;
+  double nominal = NAN;  // for Better::Nominal
+  Shown shown = Shown::TestOnly;
+};
+
+// Built in: mse, rmse, relative_l2, max_error, nll, mean_std, coverage50/90/95,
+// calibration_error, accuracy, cross_entropy. Reports list metrics in this order.
+const std::vector<MetricInfo>& metric_infos();
+void register_metric(MetricInfo info);                   // the name must be new
+const MetricInfo* find_metric(const std::string& name);  // nullptr if unknown
+
+// Accuracy and mean cross-entropy (nats) of class logits [n, classes]
+// against class indices [n, 1].
+nlohmann::json classification_metrics(const torch::Tensor& logits, const torch::Tensor& target);
 
 struct Metrics {
   double mse = 0;

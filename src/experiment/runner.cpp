@@ -17,6 +17,7 @@
 #include "gsnn/version.hpp"
 #include "io/files.hpp"
 #include "io/safetensors.hpp"
+#include "tasks/kind.hpp"
 #include "train/fit.hpp"
 
 namespace gsnn {
@@ -50,13 +51,17 @@ std::string now_iso() {
 
 nlohmann::json curve_json(const std::vector<CurvePoint>& curve) {
   auto out = nlohmann::json::array();
-  for (const auto& p : curve)
+  for (const auto& p : curve) {
+    nlohmann::json parts = nlohmann::json::object();
+    for (const auto& [name, value] : p.parts) parts[name] = value;
     out.push_back(
         {{"step", p.step},
          {"train_loss", p.train_loss},
          {"validation_loss", std::isnan(p.validation_loss) ? nlohmann::json(nullptr)
                                                            : nlohmann::json(p.validation_loss)},
-         {"seconds", p.seconds}});
+         {"seconds", p.seconds},
+         {"parts", parts}});
+  }
   return out;
 }
 
@@ -67,9 +72,17 @@ double number_or(const nlohmann::json& j, double missing) {
 
 std::vector<CurvePoint> curve_from_json(const nlohmann::json& j) {
   std::vector<CurvePoint> out;
-  for (const auto& p : j)
-    out.push_back({p.at("step"), number_or(p.at("train_loss"), NAN),
-                   number_or(p.at("validation_loss"), NAN), p.at("seconds")});
+  for (const auto& p : j) {
+    CurvePoint point{p.at("step"),
+                     number_or(p.at("train_loss"), NAN),
+                     number_or(p.at("validation_loss"), NAN),
+                     p.at("seconds"),
+                     {}};
+    const auto parts = p.value("parts", nlohmann::json::object());
+    for (const auto& [name, value] : parts.items())
+      point.parts.emplace_back(name, number_or(value, NAN));
+    out.push_back(point);
+  }
   return out;
 }
 
@@ -179,16 +192,21 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
     // The task's data beside its runs, for reports (training points, error maps).
     const auto task_dir = fs::path(e.output) / file_safe(task.name);
     fs::create_directories(task_dir);
-    write_dataset_csv((task_dir / "train.csv").string(), data.train);
-    write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
+    if (data.train.x.dim() == 2) {  // tables only; images and sequences are not written
+      write_dataset_csv((task_dir / "train.csv").string(), data.train);
+      write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
+    }
+    const auto& kind = find_task_kind(task.kind);
+    const ModelShape shape{data.train.x.sizes().slice(1).vec(),
+                           static_cast<int64_t>(kind.output_names(data.train).size())};
     for (const auto& model : e.models) {
       ModelSpec spec = model.spec;
       int64_t sized_count = 0;
       if (e.target_params)
-        spec = size_to_parameters(spec, *e.target_params, data.train.x.size(1),
-                                  data.train.y.size(1), &sized_count);
+        spec = size_to_parameters(spec, *e.target_params, shape, kind.regression, &sized_count);
       auto training = model.training;
-      if (!training.contains("loss")) training["loss"] = task.loss;
+      if (!training.contains("loss"))
+        training["loss"] = task.loss.empty() ? kind.default_objective : task.loss;
       for (const auto seed : e.seeds) {
         ++index;
         training["seed"] = seed;
@@ -215,6 +233,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         request.model = spec;
         request.training = train_options;
         request.training.progress = options.progress;
+        request.kind = task.kind;
         request.device = options.device;
 
         TrainedModel trained;
@@ -222,7 +241,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         const bool resumed = load_checkpoint(dir / "checkpoint", config, trained, resume_state);
         if (resumed) {
           ++summary.resumed;
-          trained.regressor->to(torch::Device(options.device));
+          trained.network->to(torch::Device(options.device));
           if (options.progress)
             fmt::print(stderr, "{} resuming at step {}\n", label, resume_state.step);
         } else {
@@ -237,14 +256,15 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         const auto result =
             train_model(trained, data.train, data.validation, request, label, hooks);
 
-        nlohmann::json metrics = nlohmann::json::object();
-        metrics["train"] =
-            evaluate_prediction(trained.predict(data.train.x), data.train.y).to_json();
-        for (const auto& set : data.evaluation)
-          metrics[set.name] =
-              evaluate_prediction(trained.predict(set.data.x), set.data.y).to_json();
-        const auto smooth = measure_smoothness(
-            [&](const torch::Tensor& x) { return trained.predict(x).mean; }, data.domain);
+        const auto metrics = evaluate_model(trained, data);
+        nlohmann::json smoothness = nullptr;
+        if (!data.domain.empty())
+          smoothness =
+              measure_smoothness([&](const torch::Tensor& x) { return trained.predict(x).mean; },
+                                 data.domain)
+                  .to_json();
+        if (result.diverged)  // kept weights are finite: saved, and the result says it diverged
+          fmt::print(stderr, "{}: {}\n", label, result.stop_reason);
         save_model(trained, (dir / "model").string());
         const nlohmann::json record = {
             {"schema", "gsnn-run"},
@@ -253,18 +273,19 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
             {"experiment", e.name},
             {"config", config},
             {"task", task.name},
+            {"kind", task.kind},
             {"model_label", model.label},
             {"model_name", model.name},
             {"family", spec.family},
             {"options", spec.options},
             {"sweep", model.sweep},
-            {"parameters", count_parameters(*trained.regressor)},
+            {"parameters", count_parameters(*trained.network)},
             {"seed", seed},
             {"data_seed", e.data_seed},
             {"training", config["training"]},
             {"curve", curve_json(result.curve)},
             {"metrics", metrics},
-            {"smoothness", smooth.to_json()},
+            {"smoothness", smoothness},
             {"domain", data.domain},
             {"steps_run", result.steps_run},
             {"best_step", result.best_step},

@@ -13,7 +13,7 @@
 
 namespace gsnn {
 
-constexpr int kRunSchemaVersion = 1;
+constexpr int kRunSchemaVersion = 2;  // 2: "kind", curve "parts"; the report reads 1 and 2
 
 struct RunOptions {
   bool progress = true;

@@ -130,8 +130,8 @@ std::string file_safe(const std::string& name) {
   return out;
 }
 
-ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, int64_t inputs, int64_t outputs,
-                             int64_t* count) {
+ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelShape& shape,
+                             bool regression, int64_t* count) {
   if (!spec.options.contains("width"))
     throw std::invalid_argument("model family '" + spec.family +
                                 "' has no width option to size to target_params");
@@ -139,7 +139,7 @@ ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, int64_t inpu
     auto s = spec;
     s.options["width"] = width;
     torch::NoGradGuard guard;
-    return count_parameters(*build_model(s, inputs, outputs)) + 1;  // + output noise
+    return count_parameters(*build_model(s, shape)) + (regression ? 1 : 0);  // + output noise
   };
   int64_t lo = 1, hi = 1;
   while (count_at(hi) < target && hi < (1 << 20)) hi *= 2;

@@ -45,10 +45,10 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
 // A task or model label as used in file names (unsafe characters -> '_').
 std::string file_safe(const std::string& name);
 
-// Width that brings `spec`'s parameter count (output noise included) closest
-// to `target` for a model with these inputs/outputs; throws if the family has
-// no width option or no width lands within 5%.
-ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, int64_t inputs, int64_t outputs,
-                             int64_t* count = nullptr);
+// Width that brings `spec`'s parameter count (a regression model's output
+// noise included) closest to `target` for a model of this shape; throws if
+// the family has no width option or no width lands within 5%.
+ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelShape& shape,
+                             bool regression, int64_t* count = nullptr);
 
 }  // namespace gsnn

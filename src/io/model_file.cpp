@@ -6,11 +6,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <stdexcept>
 
+#include "data/dataset.hpp"
 #include "io/files.hpp"
 #include "io/safetensors.hpp"
+#include "tasks/kind.hpp"
 
 #include "gsnn/version.hpp"
 
@@ -20,10 +23,10 @@ namespace {
 const char* kDescription = "model.json";
 const char* kWeights = "weights.safetensors";
 
-NamedTensors model_tensors(const Regressor& r) {
+NamedTensors model_tensors(const Network& n) {
   NamedTensors out;
-  for (const auto& p : r->named_parameters()) out.emplace_back(p.key(), p.value());
-  for (const auto& b : r->named_buffers()) out.emplace_back(b.key(), b.value());
+  for (const auto& p : n->named_parameters()) out.emplace_back(p.key(), p.value());
+  for (const auto& b : n->named_buffers()) out.emplace_back(b.key(), b.value());
   return out;
 }
 
@@ -31,22 +34,22 @@ std::string dtype_name(torch::ScalarType t) { return t == torch::kFloat64 ? "flo
 
 }  // namespace
 
-Moments TrainedModel::predict(const torch::Tensor& raw_inputs,
-                              const torch::Tensor& raw_input_var) const {
+Prediction TrainedModel::predict(const torch::Tensor& raw_inputs,
+                                 const torch::Tensor& raw_input_var) const {
   torch::InferenceMode guard;
-  Regressor module = regressor;  // shares the weights; forward() does not modify them
-  const auto param = module->parameters().front();
-  const auto x = scaler.inputs(raw_inputs.to(torch::kFloat64)).to(param.options());
-  auto var = torch::zeros_like(x);
+  Network module = network;  // shares the weights; forward() does not modify them
+  const auto device = module->parameters().front().device();
+  torch::Tensor var;
   if (raw_input_var.defined()) {
     if (!find_family(spec.family).propagates_variance)
       throw std::invalid_argument("model family '" + spec.family +
                                   "' does not propagate input variance (use a gsnn model)");
-    const auto scale = scaler.x_scale.to(raw_input_var.device());
-    var = (raw_input_var.to(torch::kFloat64) / (scale * scale)).expand_as(x).to(param.options());
+    var = raw_input_var.to(device, torch::kFloat64);
   }
-  auto standard = module->forward(Moments{x, var});
-  return scaler.targets_back({standard.mean.to(torch::kFloat64), standard.var.to(torch::kFloat64)});
+  auto out = module->predict(raw_inputs.to(device, torch::kFloat64), var);
+  out.mean = out.mean.to(torch::kFloat64);
+  out.var = out.var.defined() ? out.var.to(torch::kFloat64) : torch::zeros_like(out.mean);
+  return out;
 }
 
 namespace {
@@ -66,38 +69,82 @@ void check_model_directory_replaceable(const std::filesystem::path& dir) {
   }
 }
 
-void check_finite(const std::string& what, const torch::Tensor& t, const std::string& directory) {
+// Sizes a model file may declare, checked before anything is allocated.
+constexpr int64_t kMaxInputFeatures = int64_t{1} << 26;
+constexpr size_t kMaxNames = size_t{1} << 20;
+
+std::vector<std::string> names(const nlohmann::json& d, const char* key) {
+  const auto& j = d.at(key);
+  if (!j.is_array() || j.size() > kMaxNames)
+    throw std::runtime_error(
+        fmt::format("\"{}\" must be a list of at most {} names", key, kMaxNames));
+  return j.get<std::vector<std::string>>();
+}
+
+// Version 1 (gsnn 0.1): a regression model of a table; the scaling lived in
+// model.json, the GSNN's taus in one [depth, k] tensor, and the Gaussian
+// path's erf-tanh was called tanh.
+void upgrade_version1(nlohmann::json& d, std::map<std::string, torch::Tensor>& tensors) {
+  d["kind"] = "regression";
+  d["outputs"] = d.at("targets");
+  d["input_shape"] = {d.at("inputs").size()};
+  auto& options = d.at("options");
+  if (d.at("family") == "gsnn" && options.is_object() && options.value("activation", "") == "tanh")
+    options["activation"] = "erf-tanh";
+  for (const char* name : {"tau_rho", "tau_squared"}) {
+    auto it = tensors.find(std::string("body.") + name);
+    if (it == tensors.end()) continue;
+    const auto rows = it->second;
+    tensors.erase(it);
+    if (rows.dim() != 2)
+      throw std::runtime_error(fmt::format("body.{}: expected [depth, k]", name));
+    for (int64_t l = 0; l < rows.size(0); ++l)
+      tensors[fmt::format("body.hidden{}.{}", l, name)] = rows[l].clone();
+  }
+  const auto s = Standardizer::from_json(d.at("scaler"));
+  tensors["input_mean"] = s.x_mean;
+  tensors["input_scale"] = s.x_scale;
+  tensors["target_mean"] = s.y_mean;
+  tensors["target_scale"] = s.y_scale;
+  const auto dtype = d.value("dtype", "float32") == "float64" ? torch::kFloat64 : torch::kFloat32;
+  for (const char* name : {"input_mean", "input_scale", "target_mean", "target_scale"})
+    tensors[name] = tensors[name].to(dtype);
+}
+
+void check_finite(const std::string& what, const torch::Tensor& t, const std::string& where) {
   if (!torch::isfinite(t).all().item<bool>())
-    throw std::runtime_error(fmt::format(
-        "{}: not saved: {} holds NaN or infinity (did training diverge, or are the data values "
-        "too large?)",
-        directory, what));
+    throw std::runtime_error(fmt::format("{}: {} holds NaN or infinity", where, what));
 }
 
 }  // namespace
 
 void save_model(const TrainedModel& model, const std::string& directory) {
-  const auto tensors = model_tensors(model.regressor);
-  for (const auto& [name, t] : tensors) check_finite("tensor '" + name + "'", t, directory);
-  for (const auto& t :
-       {model.scaler.x_mean, model.scaler.x_scale, model.scaler.y_mean, model.scaler.y_scale})
-    check_finite("the scaler", t, directory);
+  const auto tensors = model_tensors(model.network);
+  for (const auto& [name, t] : tensors)
+    if (!torch::isfinite(t).all().item<bool>())
+      throw std::runtime_error(fmt::format(
+          "{}: not saved: tensor '{}' holds NaN or infinity (did training diverge, or are the "
+          "data values too large?)",
+          directory, name));
   const auto dir = std::filesystem::path(directory);
   check_model_directory_replaceable(dir);
   nlohmann::json description = {
       {"format", "gsnn-model"},
       {"format_version", kModelFormatVersion},
       {"gsnn_version", GSNN_VERSION},
+      {"kind", model.kind},
       {"family", model.spec.family},
       {"options", model.spec.options},
+      {"input_shape", model.network->shape().input_shape},
       {"inputs", model.inputs},
       {"targets", model.targets},
+      {"outputs", model.outputs},
       {"dtype", dtype_name(tensors.front().second.scalar_type())},
-      {"scaler", model.scaler.to_json()},
-      {"noise_std", model.regressor->noise_std().item<double>()},
       {"weights", kWeights},
       {"training", model.training},
   };
+  if (model.network->regression())
+    description["noise_std"] = model.network->noise_std().item<double>();
   // The pair is written into a fresh directory that then replaces the old
   // one as a whole: a crash never leaves new weights beside an old description.
   const auto fresh = std::filesystem::path(directory + ".new");
@@ -124,85 +171,106 @@ TrainedModel load_model(const std::string& directory) {
     throw std::runtime_error(fmt::format("{}: not valid JSON: {}", json_path, e.what()));
   }
   TrainedModel m;
+  std::string weights_path;
+  std::map<std::string, torch::Tensor> tensors;
   try {
-    if (d.value("format", "") != "gsnn-model")
+    if (!d.is_object() || d.value("format", "") != "gsnn-model")
       throw std::runtime_error("not a gsnn model description (format != gsnn-model)");
     const int version = d.at("format_version");
-    if (version != kModelFormatVersion)
+    if (version != 1 && version != kModelFormatVersion)
       throw std::runtime_error(
-          fmt::format("format version {} is not supported (this gsnn reads version {})", version,
-                      kModelFormatVersion));
-    m.inputs = d.at("inputs").get<std::vector<std::string>>();
-    m.targets = d.at("targets").get<std::vector<std::string>>();
-    if (m.inputs.empty() || m.targets.empty())
-      throw std::runtime_error("inputs and targets must not be empty");
-    auto options = d.at("options");
-    // Files written before the Gaussian path's tanh was renamed erf-tanh.
-    if (d.at("family") == "gsnn" && options.is_object() && options.value("activation", "") == "tanh")
-      options["activation"] = "erf-tanh";
-    m.spec = resolve_model(d.at("family"), options);
-    m.scaler = Standardizer::from_json(d.at("scaler"));
-    const auto n_in = static_cast<int64_t>(m.inputs.size());
-    const auto n_out = static_cast<int64_t>(m.targets.size());
-    if (m.scaler.x_mean.numel() != n_in || m.scaler.x_scale.numel() != n_in ||
-        m.scaler.y_mean.numel() != n_out || m.scaler.y_scale.numel() != n_out)
-      throw std::runtime_error("scaler sizes do not match inputs/targets");
+          fmt::format("format version {} is not supported (this gsnn reads versions 1 and {})",
+                      version, kModelFormatVersion));
+    // The weights are a file of this directory: a name, never a path.
+    const auto weights = d.value("weights", nlohmann::json(kWeights));
+    if (!weights.is_string() || weights.get<std::string>().empty() ||
+        weights.get<std::string>().find('/') != std::string::npos || weights == "." ||
+        weights == "..")
+      throw std::runtime_error(fmt::format(
+          "\"weights\" must name a file inside the model directory, got {}", weights.dump()));
+    if (!d.contains("weights_checksum") || !d["weights_checksum"].is_string())
+      throw std::runtime_error("\"weights_checksum\" is missing");
+    weights_path = (dir / weights.get<std::string>()).string();
+    if (!std::filesystem::is_regular_file(weights_path))
+      throw std::runtime_error(fmt::format("{}: not a regular file", weights_path));
+    tensors = read_safetensors(weights_path).tensors;
+    if (d["weights_checksum"] != file_checksum(weights_path))
+      throw std::runtime_error(
+          fmt::format("{} does not belong to this description (checksum mismatch: written by "
+                      "another save?)",
+                      weights_path));
+    if (version == 1) upgrade_version1(d, tensors);
+
+    m.kind = d.at("kind").get<std::string>();
+    const auto& kind = find_task_kind(m.kind);
+    m.inputs = names(d, "inputs");
+    m.targets = names(d, "targets");
+    m.outputs = names(d, "outputs");
+    ModelShape shape{d.at("input_shape").get<std::vector<int64_t>>(),
+                     static_cast<int64_t>(m.outputs.size())};
+    int64_t features = 1;
+    for (auto s : shape.input_shape) {
+      if (s < 1 || s > kMaxInputFeatures || features > kMaxInputFeatures / s)
+        throw std::runtime_error(
+            fmt::format("\"input_shape\" must hold positive sizes of at most "
+                        "{} features in all",
+                        kMaxInputFeatures));
+      features *= s;
+    }
+    if (shape.input_shape.empty() || m.outputs.empty())
+      throw std::runtime_error("\"input_shape\" and \"outputs\" must not be empty");
+    if (shape.input_shape.size() == 1 && m.inputs.size() != static_cast<size_t>(features))
+      throw std::runtime_error("\"inputs\" must name every input feature");
+    if (kind.regression && m.targets.size() != m.outputs.size())
+      throw std::runtime_error("a regression model has one output per target");
+    m.spec = resolve_model(d.at("family"), d.at("options"));
     m.training = d.value("training", nlohmann::json::object());
     const auto dtype = d.value("dtype", "float32");
     if (dtype != "float32" && dtype != "float64")
       throw std::runtime_error("\"dtype\" must be \"float32\" or \"float64\", got \"" + dtype +
                                "\"");
-    m.regressor = Regressor(build_model(m.spec, m.inputs.size(), m.targets.size()), 1.0);
-    if (dtype == "float64") m.regressor->to(torch::kFloat64);
+    m.network = Network(build_model(m.spec, shape), shape, kind.regression, 1.0);
+    if (dtype == "float64") m.network->to(torch::kFloat64);
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
-  } catch (const std::exception& e) {
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
+  } catch (const std::exception& e) {  // LibTorch and option errors
     throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
   }
 
-  // The weights are a file of this directory: a name, never a path.
-  const auto weights = d.value("weights", nlohmann::json(kWeights));
-  if (!weights.is_string() || weights.get<std::string>().empty() ||
-      weights.get<std::string>().find('/') != std::string::npos || weights == "." ||
-      weights == "..")
-    throw std::runtime_error(
-        fmt::format("{}: \"weights\" must name a file inside the model directory, got {}",
-                    json_path, weights.dump()));
-  if (!d.contains("weights_checksum") || !d["weights_checksum"].is_string())
-    throw std::runtime_error(fmt::format("{}: \"weights_checksum\" is missing", json_path));
-  const auto weights_path = (dir / weights.get<std::string>()).string();
-  if (!std::filesystem::is_regular_file(weights_path))
-    throw std::runtime_error(fmt::format("{}: not a regular file", weights_path));
-  auto file = read_safetensors(weights_path);
-  if (d["weights_checksum"] != file_checksum(weights_path))
-    throw std::runtime_error(
-        fmt::format("{}: does not belong to {} (checksum mismatch: written by another save?)",
-                    weights_path, json_path));
+  std::set<std::string> resizable;
+  for (const auto& b : m.network->body().data_sized_buffers()) resizable.insert("body." + b);
   std::set<std::string> used;
   torch::NoGradGuard guard;
-  for (auto& [name, target] : model_tensors(m.regressor)) {
-    auto it = file.tensors.find(name);
-    if (it == file.tensors.end())
+  for (auto& [name, target] : model_tensors(m.network)) {
+    auto it = tensors.find(name);
+    if (it == tensors.end())
       throw std::runtime_error(fmt::format("{}: tensor '{}' is missing", weights_path, name));
-    if (it->second.sizes() != target.sizes())
+    const auto& t = it->second;
+    if (t.scalar_type() != target.scalar_type())
+      throw std::runtime_error(fmt::format("{}: tensor '{}' is {}, the model needs {}",
+                                           weights_path, name, c10::toString(t.scalar_type()),
+                                           c10::toString(target.scalar_type())));
+    if (t.sizes() != target.sizes() && !resizable.count(name))
       throw std::runtime_error(fmt::format("{}: tensor '{}' has shape [{}], the model needs [{}]",
-                                           weights_path, name, fmt::join(it->second.sizes(), ","),
+                                           weights_path, name, fmt::join(t.sizes(), ","),
                                            fmt::join(target.sizes(), ",")));
-    if (it->second.scalar_type() != target.scalar_type())
-      throw std::runtime_error(fmt::format(
-          "{}: tensor '{}' is {}, the model needs {}", weights_path, name,
-          c10::toString(it->second.scalar_type()), c10::toString(target.scalar_type())));
-    if (!torch::isfinite(it->second).all().item<bool>())
-      throw std::runtime_error(
-          fmt::format("{}: tensor '{}' holds NaN or infinity", weights_path, name));
-    target.copy_(it->second);
+    check_finite(fmt::format("tensor '{}'", name), t, weights_path);
+    if (t.sizes() != target.sizes())
+      target.set_(t.clone());  // a data-sized buffer takes the stored shape
+    else
+      target.copy_(t);
     used.insert(name);
   }
-  for (const auto& [name, t] : file.tensors)
+  for (const auto& [name, t] : tensors)
     if (!used.count(name))
       throw std::runtime_error(fmt::format(
           "{}: unexpected tensor '{}' (written by another architecture?)", weights_path, name));
-  m.regressor->eval();
+  for (const auto& scale : {m.network->scaling()[1], m.network->scaling()[3]})
+    if (scale.defined() && !(scale > 0).all().item<bool>())
+      throw std::runtime_error(fmt::format("{}: the data scaling must be > 0", weights_path));
+  m.network->eval();
   return m;
 }
 

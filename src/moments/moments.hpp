@@ -11,11 +11,27 @@
 namespace gsnn {
 
 // A Gaussian-path tensor: independent units with mean `mean` and variance
-// `var` (same shape, var >= 0). Deterministic models carry var = 0.
+// `var` (same shape, var >= 0). An undefined `var` means exactly zero: a
+// deterministic tensor, for which no variance is allocated or multiplied.
 struct Moments {
   torch::Tensor mean;
   torch::Tensor var;
+  bool deterministic() const { return !var.defined(); }
+  torch::Tensor variance() const;  // var, or zeros like mean
 };
+
+// The algebra of independent Gaussian-path tensors, written once for every
+// model (src/moments/algebra.cpp). Deterministic operands stay deterministic.
+//   a + b (independent):           (ma + mb, va + vb)
+//   c * a (c a constant tensor):   (c ma, c^2 va)
+//   a W^T + b (affine map):        (ma W^T + b, va (W o W)^T)
+//   a * b (independent, elementwise): (ma mb, va vb + va mb^2 + vb ma^2)
+//   a + N(0, v):                   (ma, va + v)
+Moments moments_sum(const Moments& a, const Moments& b);
+Moments moments_scale(const Moments& a, const torch::Tensor& c);
+Moments moments_affine(const Moments& x, const torch::Tensor& weight, const torch::Tensor& bias);
+Moments moments_product(const Moments& a, const Moments& b);
+Moments moments_add_variance(const Moments& a, const torch::Tensor& v);
 
 // Activations of the Gaussian path. Each has exact smoothed moments.
 //   erf-tanh is erf(sqrt(pi) z / 2), a tanh-shaped sigmoid within 0.036 of

@@ -1,5 +1,4 @@
-// GaussianLinear: the mean goes through the affine map, the variance through
-// the elementwise-squared weights.
+// GaussianLinear: the affine map of the Moments algebra with a Linear's weights.
 #include "nn/gaussian_linear.hpp"
 
 namespace gsnn {
@@ -9,8 +8,7 @@ GaussianLinearImpl::GaussianLinearImpl(int64_t inputs, int64_t outputs) {
 }
 
 Moments GaussianLinearImpl::forward(const Moments& input) {
-  const auto& w = linear->weight;
-  return {linear->forward(input.mean), torch::matmul(input.var, (w * w).t())};
+  return moments_affine(input, linear->weight, linear->bias);
 }
 
 }  // namespace gsnn

@@ -1,20 +1,21 @@
-// The Gaussian Smoothing Neural Network (seed 000): hidden layers of
-//   Gaussian aggregation -> smoothing injection (var += tau_l^2) ->
-//   Gaussian-smoothed activation (exact E and Var of h(Z)),
-// then a Gaussian linear read-out. Output moments are the network's
-// mean and its propagated (epistemic-smoothing) variance.
+// The Gaussian Smoothing Neural Network (seed 000): a stack of
+// GaussianSmoothing layers (aggregation -> tau^2 injection -> smoothed
+// activation), then a Gaussian linear read-out. Output moments are the
+// network's mean and its propagated (epistemic-smoothing) variance.
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include "nn/gaussian_linear.hpp"
+#include "nn/gaussian_smoothing.hpp"
 #include "nn/model.hpp"
 
 namespace gsnn {
 
 enum class TauSchedule { Constant, Geometric, Learned };
 
+// The defaults here are the registry's defaults (nn/registry.cpp reads them).
 struct GsnnOptions {
   int64_t inputs = 1;
   int64_t outputs = 1;
@@ -35,15 +36,15 @@ class GsnnImpl : public ModelImpl {
  public:
   explicit GsnnImpl(GsnnOptions options);
   Moments forward(const Moments& input) override;
+  std::vector<ParameterGroup> parameter_groups() override;  // "weights", "tau"
   // tau_l^2 of hidden layer l, shape [1] or [width].
   torch::Tensor tau_squared(int64_t layer) const;
   const GsnnOptions& options() const { return options_; }
 
  private:
   GsnnOptions options_;
-  std::vector<GaussianLinear> hidden_;
+  std::vector<GaussianSmoothing> hidden_;
   GaussianLinear readout_{nullptr};
-  torch::Tensor tau_param_;  // learned: tau = softplus(param); fixed: tau^2 (a buffer)
 };
 TORCH_MODULE(Gsnn);
 

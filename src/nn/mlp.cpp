@@ -32,8 +32,7 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
 }
 
 Moments MlpImpl::forward(const Moments& input) {
-  auto mean = net_->forward(input.mean);
-  return {mean, torch::zeros_like(mean)};
+  return {net_->forward(input.mean.flatten(1)), {}};  // deterministic: no variance
 }
 
 }  // namespace gsnn

@@ -1,6 +1,6 @@
 // The baseline multilayer perceptron (relu, tanh, gelu or silu), with the
-// gsnn model interface: the mean goes through the network, the variance
-// of the output is zero.
+// gsnn model interface: the mean goes through the network (inputs of any
+// shape are flattened), the output is deterministic (no variance).
 #pragma once
 
 #include <torch/nn/modules/container/sequential.h>
@@ -11,6 +11,7 @@
 
 namespace gsnn {
 
+// The defaults here are the registry's defaults (nn/registry.cpp reads them).
 struct MlpOptions {
   int64_t inputs = 1;
   int64_t outputs = 1;

@@ -1,4 +1,4 @@
-// count_parameters and the Regressor's output-noise head.
+// ModelImpl defaults, count_parameters and the Network wrapper.
 #include "nn/model.hpp"
 
 #include <cmath>
@@ -9,6 +9,27 @@ namespace {
 double inverse_softplus(double y) { return y > 30 ? y : std::log(std::expm1(y)); }
 }  // namespace
 
+int64_t ModelShape::inputs() const {
+  int64_t n = 1;
+  for (auto d : input_shape) n *= d;
+  return n;
+}
+
+Prediction ModelImpl::predict(const Moments& input) {
+  auto out = forward(input);
+  return {out.mean, out.var, {}};
+}
+
+std::vector<ParameterGroup> ModelImpl::parameter_groups() {
+  return {{"weights", parameters(), true}};
+}
+
+void ModelImpl::initialise(const torch::Tensor&, const torch::Tensor&) {}
+
+void ModelImpl::fit_directly(const torch::Tensor&, const torch::Tensor&, uint64_t) {
+  throw std::logic_error("fit_directly called on a model trained by gradient steps");
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   int64_t total = 0;
   for (const auto& p : module.parameters())
@@ -16,28 +37,86 @@ int64_t count_parameters(const torch::nn::Module& module) {
   return total;
 }
 
-RegressorImpl::RegressorImpl(ModelPtr body, double initial_noise_std) : body_(std::move(body)) {
-  if (!(initial_noise_std > 0)) throw std::invalid_argument("initial noise std must be > 0");
+NetworkImpl::NetworkImpl(ModelPtr body, const ModelShape& shape, bool regression,
+                         double initial_noise_std)
+    : body_(std::move(body)), shape_(shape), regression_(regression) {
+  if (shape.input_shape.empty() || shape.inputs() < 1 || shape.outputs < 1)
+    throw std::invalid_argument("network: empty input shape or no outputs");
   register_module("body", body_);
+  input_mean_ = register_buffer("input_mean", torch::zeros(shape.input_shape));
+  input_scale_ = register_buffer("input_scale", torch::ones(shape.input_shape));
+  if (!regression) return;
+  if (!(initial_noise_std > 0)) throw std::invalid_argument("initial noise std must be > 0");
+  target_mean_ = register_buffer("target_mean", torch::zeros({shape.outputs}));
+  target_scale_ = register_buffer("target_scale", torch::ones({shape.outputs}));
   noise_rho_ =
       register_parameter("noise_rho", torch::full({1}, inverse_softplus(initial_noise_std)));
 }
 
-Moments RegressorImpl::forward(const Moments& input) {
-  auto out = body_->forward(input);
-  const auto noise = noise_std().to(out.var.dtype());
-  return {out.mean, out.var + noise * noise};
+void NetworkImpl::set_scaling(const torch::Tensor& input_mean, const torch::Tensor& input_scale,
+                              const torch::Tensor& target_mean, const torch::Tensor& target_scale) {
+  torch::NoGradGuard guard;
+  input_mean_.copy_(input_mean.reshape(input_mean_.sizes()));
+  input_scale_.copy_(input_scale.reshape(input_scale_.sizes()));
+  if (!regression_) return;
+  target_mean_.copy_(target_mean.reshape(target_mean_.sizes()));
+  target_scale_.copy_(target_scale.reshape(target_scale_.sizes()));
 }
 
-Moments RegressorImpl::forward(const torch::Tensor& input_mean) {
-  return forward(Moments{input_mean, torch::zeros_like(input_mean)});
+std::vector<torch::Tensor> NetworkImpl::scaling() const {
+  return {input_mean_, input_scale_, target_mean_, target_scale_};
 }
 
-torch::Tensor RegressorImpl::noise_std() const { return torch::softplus(noise_rho_); }
+namespace {
+// Scaling arithmetic runs in float64 whatever the model's dtype: raw values
+// far from zero (1e7 + small changes) keep their precision.
+torch::Tensor f64(const torch::Tensor& t) { return t.to(torch::kFloat64); }
+}  // namespace
 
-void RegressorImpl::set_noise_std(double value) {
+Prediction NetworkImpl::forward(const torch::Tensor& x, const torch::Tensor& x_var) {
+  Moments in{scale_inputs(x), {}};
+  if (x_var.defined())
+    in.var =
+        (f64(x_var) / f64(input_scale_).square()).to(input_scale_.scalar_type()).expand_as(in.mean);
+  auto out = body_->predict(in);
+  if (regression_) {
+    const auto noise = noise_std().to(out.mean.dtype());
+    out.var = moments_add_variance(out.moments(), noise * noise).var;
+  }
+  return out;
+}
+
+Prediction NetworkImpl::predict(const torch::Tensor& x, const torch::Tensor& x_var) {
+  auto out = forward(x, x_var);
+  if (!regression_) return out;
+  out.mean = f64(out.mean) * f64(target_scale_) + f64(target_mean_);
+  out.var = f64(out.var) * f64(target_scale_).square();
+  return out;
+}
+
+torch::Tensor NetworkImpl::scale_inputs(const torch::Tensor& x) const {
+  return ((f64(x) - f64(input_mean_)) / f64(input_scale_)).to(input_scale_.scalar_type());
+}
+
+torch::Tensor NetworkImpl::scale_targets(const torch::Tensor& y) const {
+  if (!regression_) return y;
+  return ((f64(y) - f64(target_mean_)) / f64(target_scale_)).to(target_scale_.scalar_type());
+}
+
+torch::Tensor NetworkImpl::noise_std() const {
+  if (!regression_) throw std::logic_error("noise_std: not a regression network");
+  return torch::softplus(noise_rho_);
+}
+
+void NetworkImpl::set_noise_std(double value) {
   torch::NoGradGuard guard;
   noise_rho_.fill_(inverse_softplus(std::max(value, 1e-8)));
+}
+
+std::vector<ParameterGroup> NetworkImpl::parameter_groups() {
+  auto groups = body_->parameter_groups();
+  if (regression_) groups.push_back({"noise", {noise_rho_}, false});
+  return groups;
 }
 
 }  // namespace gsnn

@@ -1,42 +1,108 @@
-// The interface every gsnn model family implements, and the predictive
-// wrapper that adds a learned output noise. A model maps input moments
-// (mean, var) to output moments; deterministic models return var = 0.
+// The interface every gsnn model family implements (a body: input moments ->
+// output moments, in standardised units), and the Network that wraps a body
+// with the data's scaling and, for regression, a learned output noise. The
+// trainer, the objectives and the model files all work on a Network.
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "moments/moments.hpp"
 
 namespace gsnn {
 
+// What a model returns: the output moments (regression means or class
+// logits, with their variance; an undefined var is zero) and whatever else
+// a family reports, e.g. "gate" values or per-expert moments.
+struct Prediction {
+  torch::Tensor mean;
+  torch::Tensor var;
+  std::map<std::string, torch::Tensor> extras;
+  Moments moments() const { return {mean, var}; }
+};
+
+// Parameters that train together: their own learning-rate multiplier and
+// freezing (TrainOptions::group_lr, ::freeze) address them by name.
+struct ParameterGroup {
+  std::string name;
+  std::vector<torch::Tensor> parameters;
+  bool weight_decay = true;  // scale parameters (tau, noise) are not decayed
+};
+
+// What a body is built for: the per-sample input shape and the output count
+// (regression targets or classes).
+struct ModelShape {
+  std::vector<int64_t> input_shape;
+  int64_t outputs = 1;
+  int64_t inputs() const;  // product of input_shape (features of a flattened sample)
+};
+
 class ModelImpl : public torch::nn::Module {
  public:
-  // input.mean and input.var: [batch, inputs]; returns [batch, outputs] each.
+  // input: [batch, input_shape...] moments in standardised units; returns
+  // [batch, outputs].
   virtual Moments forward(const Moments& input) = 0;
+  // forward() plus the family's extras (gates, experts); default: none.
+  virtual Prediction predict(const Moments& input);
+  // Default: one group "weights" with every parameter.
+  virtual std::vector<ParameterGroup> parameter_groups();
+  // Data-dependent initialisation before training (e.g. k-means++ centres),
+  // on the standardised training data. Default: nothing.
+  virtual void initialise(const torch::Tensor& x, const torch::Tensor& y);
+  // A family fitted otherwise than by gradient steps (e.g. a GP maximising its
+  // likelihood) returns true here and does it in fit_directly().
+  virtual bool fits_directly() const { return false; }
+  virtual void fit_directly(const torch::Tensor& x, const torch::Tensor& y, uint64_t seed);
+  // Buffers whose shape follows the training data (e.g. a GP's training
+  // points): model files restore them at the stored shape.
+  virtual std::vector<std::string> data_sized_buffers() const { return {}; }
 };
 using ModelPtr = std::shared_ptr<ModelImpl>;
 
 // Number of trainable scalars (parameters with requires_grad).
 int64_t count_parameters(const torch::nn::Module& module);
 
-// A model plus a learned homoscedastic output noise sigma_n = softplus(rho):
-// the predictive distribution is N(mean, var + sigma_n^2).
-class RegressorImpl : public torch::nn::Module {
+// A body with the data's scaling as buffers (so derivatives with respect to
+// raw inputs come out of autograd directly) and, for regression, the output
+// noise sigma_n = softplus(noise_rho): the predictive distribution is
+// N(mean, var + sigma_n^2).
+class NetworkImpl : public torch::nn::Module {
  public:
-  RegressorImpl(ModelPtr body, double initial_noise_std);
-  Moments forward(const Moments& input);
-  // Convenience: inputs with zero variance.
-  Moments forward(const torch::Tensor& input_mean);
-  torch::Tensor noise_std() const;
+  // regression: targets are standardised and a noise is learned; otherwise
+  // the outputs are taken as they are (class logits).
+  NetworkImpl(ModelPtr body, const ModelShape& shape, bool regression, double initial_noise_std);
+
+  // Raw inputs (and optionally their raw variance) -> prediction in
+  // standardised target units: what objectives compare with scale_targets(y).
+  Prediction forward(const torch::Tensor& x, const torch::Tensor& x_var = {});
+  // The same in the targets' own units.
+  Prediction predict(const torch::Tensor& x, const torch::Tensor& x_var = {});
+  torch::Tensor scale_inputs(const torch::Tensor& x) const;   // raw -> standardised
+  torch::Tensor scale_targets(const torch::Tensor& y) const;  // raw -> standardised
+
+  // Per-feature input and per-target output scaling (mean, scale > 0).
+  void set_scaling(const torch::Tensor& input_mean, const torch::Tensor& input_scale,
+                   const torch::Tensor& target_mean, const torch::Tensor& target_scale);
+  std::vector<torch::Tensor> scaling() const;  // input_mean, input_scale, target_mean, target_scale
+
+  bool regression() const { return regression_; }
+  const ModelShape& shape() const { return shape_; }
+  torch::Tensor noise_std() const;  // regression only
   void set_noise_std(double value);
+  std::vector<ParameterGroup> parameter_groups();  // the body's, plus "noise"
   ModelImpl& body() { return *body_; }
 
  private:
   ModelPtr body_;
-  torch::Tensor noise_rho_;
+  ModelShape shape_;
+  bool regression_;
+  torch::Tensor input_mean_, input_scale_, target_mean_, target_scale_, noise_rho_;
 };
-TORCH_MODULE(Regressor);
+TORCH_MODULE(Network);
 
 }  // namespace gsnn

@@ -13,28 +13,39 @@
 namespace gsnn {
 namespace {
 
+std::string tau_schedule_name(TauSchedule s) {
+  return s == TauSchedule::Learned     ? "learned"
+         : s == TauSchedule::Geometric ? "geometric"
+                                       : "constant";
+}
+
 ModelFamily gsnn_family() {
+  const GsnnOptions d;  // the defaults, declared once
   ModelFamily f;
   f.name = "gsnn";
   f.summary =
       "Gaussian smoothing network: (mean, var) units, tau^2 injection, smoothed activations";
   f.propagates_variance = true;
   f.options = {
-      {"depth", 2, "hidden layers", {}, 1},
-      {"width", 32, "units per hidden layer", {}, 1},
-      {"activation", "erf-tanh",
+      {"depth", d.depth, "hidden layers", {}, 1},
+      {"width", d.width, "units per hidden layer", {}, 1},
+      {"activation", activation_name(d.activation),
        "smoothed activation h (erf-tanh = erf(sqrt(pi) z/2), tanh-shaped)", activation_names()},
-      {"tau", 0.5, "smoothing std tau of the first hidden layer", {}, 0},
-      {"tau_schedule", "constant", "tau across depth", {"constant", "geometric", "learned"}},
-      {"tau_ratio", 0.5, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6},
-      {"tau_per_unit", false, "one tau per unit instead of one per layer"},
-      {"residual", false, "residual connections between hidden layers"},
-      {"mean_only", false, "ablation: apply h to the mean only, carry the variance unchanged"},
+      {"tau", d.tau, "smoothing std tau of the first hidden layer", {}, 0},
+      {"tau_schedule",
+       tau_schedule_name(d.tau_schedule),
+       "tau across depth",
+       {"constant", "geometric", "learned"}},
+      {"tau_ratio", d.tau_ratio, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6},
+      {"tau_per_unit", d.tau_per_unit, "one tau per unit instead of one per layer"},
+      {"residual", d.residual, "residual connections between hidden layers"},
+      {"mean_only", d.mean_only,
+       "ablation: apply h to the mean only, carry the variance unchanged"},
   };
-  f.build = [](const nlohmann::json& o, int64_t inputs, int64_t outputs) -> ModelPtr {
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     GsnnOptions g;
-    g.inputs = inputs;
-    g.outputs = outputs;
+    g.inputs = shape.inputs();
+    g.outputs = shape.outputs;
     g.depth = o.at("depth");
     g.width = o.at("width");
     g.activation = parse_activation(o.at("activation"));
@@ -50,18 +61,19 @@ ModelFamily gsnn_family() {
 }
 
 ModelFamily mlp_family() {
+  const MlpOptions d;
   ModelFamily f;
   f.name = "mlp";
   f.summary = "multilayer perceptron baseline (deterministic: zero model variance)";
   f.options = {
-      {"depth", 2, "hidden layers", {}, 1},
-      {"width", 32, "units per hidden layer", {}, 1},
-      {"activation", "relu", "activation", {"relu", "tanh", "gelu", "silu"}},
+      {"depth", d.depth, "hidden layers", {}, 1},
+      {"width", d.width, "units per hidden layer", {}, 1},
+      {"activation", d.activation, "activation", {"relu", "tanh", "gelu", "silu"}},
   };
-  f.build = [](const nlohmann::json& o, int64_t inputs, int64_t outputs) -> ModelPtr {
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     MlpOptions m;
-    m.inputs = inputs;
-    m.outputs = outputs;
+    m.inputs = shape.inputs();
+    m.outputs = shape.outputs;
     m.depth = o.at("depth");
     m.width = o.at("width");
     m.activation = o.at("activation");
@@ -78,11 +90,20 @@ std::string type_name(const nlohmann::json& v) {
   return "a " + std::string(v.type_name());
 }
 
+std::vector<ModelFamily>& family_registry() {
+  static std::vector<ModelFamily> families = {gsnn_family(), mlp_family()};
+  return families;
+}
+
 }  // namespace
 
-const std::vector<ModelFamily>& model_families() {
-  static const std::vector<ModelFamily> families = {gsnn_family(), mlp_family()};
-  return families;
+const std::vector<ModelFamily>& model_families() { return family_registry(); }
+
+void register_model_family(ModelFamily family) {
+  for (const auto& f : family_registry())
+    if (f.name == family.name)
+      throw std::invalid_argument("model family '" + family.name + "' is registered already");
+  family_registry().push_back(std::move(family));
 }
 
 const std::vector<ModelAlias>& model_aliases() {
@@ -124,6 +145,20 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
                                          fmt::join(known, ", ")));
     }
     const auto& d = spec->default_value;
+    if (d.is_object()) {  // a table of name = number: each value is checked like a number
+      if (!value.is_object())
+        throw OptionError(
+            key, fmt::format("{}: option '{}' must be a table of name = number, got {}", what, key,
+                             type_name(value)));
+      for (const auto& [name, v] : value.items()) {
+        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < spec->min)
+          throw OptionError(key + "." + name,
+                            fmt::format("{}: option '{}.{}' must be a finite number >= {}, got {}",
+                                        what, key, name, spec->min, v.dump()));
+      }
+      out[key] = value;
+      continue;
+    }
     const bool ok = (d.is_boolean() && value.is_boolean()) ||
                     (d.is_number_integer() && value.is_number_integer()) ||
                     (d.is_number_float() && value.is_number()) ||
@@ -161,8 +196,12 @@ ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& 
   return {f.name, resolve_options("model " + name_or_alias, f.options, merged)};
 }
 
+ModelPtr build_model(const ModelSpec& spec, const ModelShape& shape) {
+  return find_family(spec.family).build(spec.options, shape);
+}
+
 ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs) {
-  return find_family(spec.family).build(spec.options, inputs, outputs);
+  return build_model(spec, ModelShape{{inputs}, outputs});
 }
 
 }  // namespace gsnn

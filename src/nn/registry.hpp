@@ -17,10 +17,12 @@ namespace gsnn {
 
 struct OptionSpec {
   std::string name;
-  nlohmann::json default_value;  // also fixes the type: integer, number, boolean or string
+  // Also fixes the type: integer, number, boolean, string, or an object for
+  // a table of name = number (e.g. a learning-rate multiplier per group).
+  nlohmann::json default_value;
   std::string help;
   std::vector<std::string> choices = {};                  // for strings; empty = any
-  double min = -std::numeric_limits<double>::infinity();  // for numbers
+  double min = -std::numeric_limits<double>::infinity();  // for numbers (and table values)
 };
 
 struct ModelFamily {
@@ -28,7 +30,7 @@ struct ModelFamily {
   std::string summary;
   bool propagates_variance = false;  // carries input variance through (Gaussian path)
   std::vector<OptionSpec> options;
-  std::function<ModelPtr(const nlohmann::json& options, int64_t inputs, int64_t outputs)> build;
+  std::function<ModelPtr(const nlohmann::json& options, const ModelShape& shape)> build;
 };
 
 // A family name or alias with complete, validated options.
@@ -45,13 +47,17 @@ struct ModelAlias {
 };
 
 const std::vector<ModelFamily>& model_families();
+// Adds a family (its name must be new): the CLI, experiment files and model
+// files then know it like a built-in one.
+void register_model_family(ModelFamily family);
 const std::vector<ModelAlias>& model_aliases();
 const ModelFamily& find_family(const std::string& name);  // throws std::invalid_argument
 
 // Fills in defaults and rejects unknown keys, wrong types and out-of-range
 // values with a message naming the option (std::invalid_argument).
 ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options);
-ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs);
+ModelPtr build_model(const ModelSpec& spec, const ModelShape& shape);
+ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs);  // flat inputs
 
 // A bad option: `key` names it so that callers can point at its source line.
 struct OptionError : std::invalid_argument {

@@ -13,6 +13,8 @@
 #include <stdexcept>
 
 #include "data/csv.hpp"
+#include "eval/metrics.hpp"
+#include "experiment/runner.hpp"
 #include "experiment/spec.hpp"
 #include "gsnn/version.hpp"
 #include "io/files.hpp"
@@ -28,33 +30,6 @@ struct Run {
   fs::path dir;
 };
 
-struct Column {
-  std::string title;
-  std::vector<std::string> path;  // into the record
-  enum Better { Lower, Higher, Closest95, None } better;
-};
-
-const std::vector<Column>& columns() {
-  static const std::vector<Column> c = {
-      {"params", {"parameters"}, Column::None},
-      {"test MSE", {"metrics", "test", "mse"}, Column::Lower},
-      {"test rel. L2", {"metrics", "test", "relative_l2"}, Column::Lower},
-      {"test max err", {"metrics", "test", "max_error"}, Column::Lower},
-      {"test NLL", {"metrics", "test", "nll"}, Column::Lower},
-      {"mean std", {"metrics", "test", "mean_std"}, Column::None},
-      {"95% cover", {"metrics", "test", "coverage95"}, Column::Closest95},
-      {"calib. err", {"metrics", "test", "calibration_error"}, Column::Lower},
-      {"OOD MSE", {"metrics", "out_of_domain", "mse"}, Column::Lower},
-      {"OOD std", {"metrics", "out_of_domain", "mean_std"}, Column::None},
-      {"inside-hull MSE", {"metrics", "inside_hull", "mse"}, Column::Lower},
-      {"outside-hull MSE", {"metrics", "outside_hull", "mse"}, Column::Lower},
-      {"f'' (mean sq.)", {"smoothness", "second_difference"}, Column::None},
-      {"Lipschitz", {"smoothness", "lipschitz"}, Column::None},
-      {"seconds", {"seconds"}, Column::None},
-  };
-  return c;
-}
-
 double lookup(const nlohmann::json& j, const std::vector<std::string>& path) {
   const nlohmann::json* node = &j;
   for (const auto& k : path) {
@@ -62,6 +37,58 @@ double lookup(const nlohmann::json& j, const std::vector<std::string>& path) {
     node = &(*node)[k];
   }
   return node->is_number() ? node->get<double>() : NAN;
+}
+
+struct Column {
+  std::string title;
+  std::vector<std::string> path;  // into the record
+  Better better = Better::None;
+  double nominal = NAN;
+};
+
+// The table's columns, from what the results contain: the parameter count;
+// for the test set every registered metric the registry shows there (and
+// unregistered numbers, without a "best"); for the other evaluation sets
+// the metrics shown for every set; then smoothness and time.
+std::vector<Column> columns_of(const std::vector<Run>& runs) {
+  std::vector<std::string> sets = {"test"};
+  for (const auto& r : runs)
+    for (const auto& [set, values] : r.record.at("metrics").items())
+      if (set != "train" && std::find(sets.begin(), sets.end(), set) == sets.end())
+        sets.push_back(set);
+  std::vector<Column> out = {{"params", {"parameters"}}};
+  for (const auto& set : sets) {
+    std::vector<std::string> names;  // registry order, then unregistered ones
+    for (const auto& info : metric_infos()) names.push_back(info.name);
+    for (const auto& r : runs) {
+      const auto values = r.record.at("metrics").value(set, nlohmann::json::object());
+      for (const auto& [name, value] : values.items())
+        if (value.is_number() && !find_metric(name) &&
+            std::find(names.begin(), names.end(), name) == names.end())
+          names.push_back(name);
+    }
+    std::string set_title = set;
+    std::replace(set_title.begin(), set_title.end(), '_', ' ');
+    for (const auto& name : names) {
+      const auto* info = find_metric(name);
+      const bool shown =
+          info ? info->shown == Shown::EverySet || (info->shown == Shown::TestOnly && set == "test")
+               : set == "test";
+      if (!shown) continue;
+      bool present = false;
+      for (const auto& r : runs)
+        present = present || std::isfinite(lookup(r.record, {"metrics", set, name}));
+      if (!present) continue;
+      out.push_back({set_title + " " + (info ? info->title : name),
+                     {"metrics", set, name},
+                     info ? info->better : Better::None,
+                     info ? info->nominal : NAN});
+    }
+  }
+  out.push_back({"f'' (mean sq.)", {"smoothness", "second_difference"}});
+  out.push_back({"Lipschitz", {"smoothness", "lipschitz"}});
+  out.push_back({"seconds", {"seconds"}});
+  return out;
 }
 
 struct Stat {
@@ -117,6 +144,7 @@ class TaskReport {
  public:
   TaskReport(std::string key, std::vector<Run> runs, fs::path out)
       : key_(std::move(key)), runs_(std::move(runs)), out_(std::move(out)) {
+    columns_ = columns_of(runs_);
     for (const auto& r : runs_) {
       const std::string label = r.record.at("model_label");
       if (!by_model_.count(label)) order_.push_back(label);
@@ -127,8 +155,9 @@ class TaskReport {
   std::string html(int& figures) {
     std::string h = fmt::format("<h2>{}</h2>\n", html_escape(key_));
     h += table();
-    for (const auto& f : {&TaskReport::learning_curves, &TaskReport::calibration, &TaskReport::fits,
-                          &TaskReport::error_maps, &TaskReport::sweeps}) {
+    for (const auto& f :
+         {&TaskReport::learning_curves, &TaskReport::loss_parts, &TaskReport::calibration,
+          &TaskReport::fits, &TaskReport::error_maps, &TaskReport::sweeps}) {
       for (const auto& [caption, png] : (this->*f)()) {
         h +=
             fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
@@ -150,7 +179,7 @@ class TaskReport {
 
   std::string table() const {
     std::vector<const Column*> shown;
-    for (const auto& c : columns()) {
+    for (const auto& c : columns_) {
       bool any = false;
       for (const auto& label : order_) any = any || stat(values(label, c.path)).n > 0;
       if (any) shown.push_back(&c);
@@ -163,19 +192,26 @@ class TaskReport {
       double best_score = INFINITY;
       for (const auto& label : order_) {
         const auto s = stat(values(label, c->path));
-        if (s.n == 0 || c->better == Column::None) continue;
-        const double score = c->better == Column::Lower    ? s.mean
-                             : c->better == Column::Higher ? -s.mean
-                                                           : std::abs(s.mean - 0.95);
+        if (s.n == 0 || c->better == Better::None) continue;
+        const double score = c->better == Better::Lower    ? s.mean
+                             : c->better == Better::Higher ? -s.mean
+                                                           : std::abs(s.mean - c->nominal);
         if (score < best_score) best_score = score, best[c] = label;
       }
     }
+    // The test set's first metric decides which seeds count as finite.
+    std::vector<std::string> headline = {"parameters"};
+    for (const auto& c : columns_)
+      if (c.path.size() == 3 && c.path[1] == "test") {
+        headline = c.path;
+        break;
+      }
     for (const auto& label : order_) {
       // seeds with a finite test error / all seeds, so failed runs stay visible
       const auto& runs = by_model_.at(label);
       int diverged = 0;
       for (const auto* r : runs) diverged += r->record.value("diverged", false);
-      const auto finite = stat(values(label, {"metrics", "test", "mse"})).n;
+      const auto finite = stat(values(label, headline)).n;
       std::string seeds = std::to_string(runs.size());
       if (finite != static_cast<int>(runs.size()))
         seeds = fmt::format("{}/{} finite", finite, runs.size());
@@ -192,6 +228,11 @@ class TaskReport {
       h += "</tr>\n";
     }
     return h + "</table>\n";
+  }
+
+  // Results before schema 2 are all regression.
+  bool regression() const {
+    return runs_.front().record.value("kind", "regression") == "regression";
   }
 
   std::string png(const std::string& what) const { return file_safe(key_) + "_" + what + ".png"; }
@@ -218,8 +259,9 @@ class TaskReport {
         s.y.push_back(stat(v).mean);
         positive = positive && s.y.back() > 0;
       }
-      spec.series.push_back(s);
+      if (!s.x.empty()) spec.series.push_back(s);  // a model fitted directly has no curve
     }
+    if (spec.series.empty()) return {};
     std::set<std::string> losses;
     for (const auto& r : runs_)
       losses.insert(r.record.at("training").at("loss").get<std::string>());
@@ -230,6 +272,39 @@ class TaskReport {
     spec.log_y = positive;
     plot_lines(spec);
     return {{spec.title, png("curves")}};
+  }
+
+  // The objective's named parts on the training set, when it has several.
+  Figures loss_parts() const {
+    PlotSpec spec;
+    spec.path = (out_ / png("parts")).string();
+    spec.title = key_ + ": loss parts on the training set (mean over seeds)";
+    spec.xlabel = "step";
+    spec.ylabel = "loss part (standardised units)";
+    bool positive = true;
+    for (const auto& label : order_) {
+      std::map<std::string, std::map<int64_t, std::vector<double>>> at;  // part -> step -> seeds
+      for (const auto* r : by_model_.at(label))
+        for (const auto& p : r->record.at("curve")) {
+          const auto parts = p.value("parts", nlohmann::json::object());
+          for (const auto& [part, value] : parts.items())
+            if (value.is_number()) at[part][p.at("step")].push_back(value.get<double>());
+        }
+      if (at.size() < 2) continue;
+      for (const auto& [part, steps] : at) {
+        Series s{label + ": " + part, {}, {}, {}, {}, "lines"};
+        for (const auto& [step, v] : steps) {
+          s.x.push_back(step);
+          s.y.push_back(stat(v).mean);
+          positive = positive && s.y.back() > 0;
+        }
+        spec.series.push_back(s);
+      }
+    }
+    if (spec.series.empty()) return {};
+    spec.log_y = positive;
+    plot_lines(spec);
+    return {{spec.title, png("parts")}};
   }
 
   Figures calibration() const {
@@ -245,8 +320,9 @@ class TaskReport {
       for (int i = 0; i < 19; ++i) {
         std::vector<double> v;
         for (const auto* r : by_model_.at(label)) {
-          const auto curve =
-              r->record.at("metrics").at("test").value("coverage_curve", nlohmann::json::array());
+          const auto curve = r->record.at("metrics")
+                                 .value("test", nlohmann::json::object())
+                                 .value("coverage_curve", nlohmann::json::array());
           if (static_cast<int>(curve.size()) == 19) v.push_back(curve[i]);
         }
         if (v.empty()) continue;
@@ -255,6 +331,7 @@ class TaskReport {
       }
       if (!s.x.empty()) spec.series.push_back(s);
     }
+    if (spec.series.size() < 2) return {};  // no model reports a coverage curve
     plot_lines(spec);
     return {{spec.title, png("calibration")}};
   }
@@ -273,7 +350,7 @@ class TaskReport {
 
   Figures fits() const {
     const auto& domain = runs_.front().record.at("domain");
-    if (domain.size() != 1) return {};
+    if (!regression() || domain.size() != 1) return {};
     const double lo = domain[0][0], hi = domain[0][1];
     Figures figs;
     const auto train = task_table("train.csv", 2);
@@ -306,7 +383,7 @@ class TaskReport {
 
   Figures error_maps() const {
     const auto& domain = runs_.front().record.at("domain");
-    if (domain.size() != 2) return {};
+    if (!regression() || domain.size() != 2) return {};
     const auto test = task_table("test.csv", 3);
     auto x = torch::empty({static_cast<int64_t>(test.rows.size()), 2}, torch::kFloat64);
     std::vector<double> x1, x2, y;
@@ -383,6 +460,7 @@ class TaskReport {
 
   std::string key_;
   std::vector<Run> runs_;
+  std::vector<Column> columns_;
   fs::path out_;
   std::vector<std::string> order_;
   std::map<std::string, std::vector<const Run*>> by_model_;
@@ -407,7 +485,8 @@ ReportSummary write_report(const std::string& results_dir, const std::string& re
       throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
     }
     if (j.value("schema", "") != "gsnn-run") continue;
-    if (j.value("schema_version", 0) != 1)
+    const auto schema = j.value("schema_version", 0);
+    if (schema < 1 || schema > kRunSchemaVersion)
       throw std::runtime_error(path.string() + ": unsupported result schema version");
     const auto key = j.value("experiment", "experiment") + " / " + j.value("task", "?");
     groups[key].push_back({j, path.parent_path()});
@@ -433,8 +512,9 @@ figcaption {{ font-size: 0.85em; color: #555; }}
 </style></head><body>
 <h1>gsnn report</h1>
 <p>{} runs from <code>{}</code>, gsnn {}. Tables: mean ± sample std over seeds; bold: best
-(lowest error, NLL and calibration error; coverage closest to 95%). MSE and NLL in the
-targets' units; learning curves in standardised units.</p>
+in the metric's own direction (lowest error, NLL and calibration error, highest accuracy,
+coverage closest to its nominal level). MSE and NLL in the targets' units; learning curves in
+standardised units.</p>
 {}
 </body></html>
 )",

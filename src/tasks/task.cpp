@@ -104,8 +104,9 @@ Task csv_task(const std::string& name, const std::string& path,
   return t;
 }
 
-const std::vector<Task>& builtin_tasks() {
-  static const std::vector<Task> tasks = {
+namespace {
+std::vector<Task>& registry() {
+  static std::vector<Task> tasks = {
       {"smooth2d",
        "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points",
        "mse",
@@ -119,10 +120,20 @@ const std::vector<Task>& builtin_tasks() {
   };
   return tasks;
 }
+}  // namespace
+
+const std::vector<Task>& all_tasks() { return registry(); }
+
+void register_task(Task task) {
+  for (const auto& t : registry())
+    if (t.name == task.name)
+      throw std::invalid_argument("task '" + task.name + "' is registered already");
+  registry().push_back(std::move(task));
+}
 
 const Task& find_task(const std::string& name) {
   std::vector<std::string> known;
-  for (const auto& t : builtin_tasks()) {
+  for (const auto& t : registry()) {
     if (t.name == name) return t;
     known.push_back(t.name);
   }

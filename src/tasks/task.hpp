@@ -30,10 +30,11 @@ struct TaskData {
 struct Task {
   std::string name;
   std::string summary;  // one line, for `gsnn tasks`
-  std::string loss;     // default training loss: "mse" or "nll"
+  std::string loss;     // default objective (see train/objective.hpp); "" = the kind's default
   std::function<TaskData(uint64_t data_seed)> generate;
   // What defines the data (compared when deciding whether a result is stale).
   nlohmann::json definition;
+  std::string kind = "regression";  // see tasks/kind.hpp
 };
 
 // A task over a user's CSV file: rows split with `split_seed` (the data seed
@@ -42,7 +43,9 @@ Task csv_task(const std::string& name, const std::string& path,
               const std::vector<std::string>& inputs, const std::vector<std::string>& targets,
               double validation_fraction, double test_fraction, const std::string& loss);
 
-const std::vector<Task>& builtin_tasks();
+// Built-in tasks, and any added with register_task (the name must be new).
+const std::vector<Task>& all_tasks();
+void register_task(Task task);
 const Task& find_task(const std::string& name);  // throws std::invalid_argument
 
 }  // namespace gsnn

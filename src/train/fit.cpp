@@ -1,41 +1,81 @@
-// prepare_model, train_model, fit_model.
+// prepare_model, train_model, fit_model, evaluate_model.
 #include "train/fit.hpp"
 
-#include <nlohmann/json.hpp>
+#include <chrono>
+#include <mutex>
 #include <stdexcept>
 
+#include "tasks/kind.hpp"
+
 namespace gsnn {
+namespace {
+
+Batch to_batch(const Dataset& d, const torch::Device& device) {
+  if (d.size() == 0) return {};
+  return {d.x.to(device), d.y.to(device)};
+}
+
+torch::Device device_of(const TrainedModel& m) { return m.network->parameters().front().device(); }
+
+}  // namespace
 
 TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   if (train.size() < 1) throw std::invalid_argument("fit: no training rows");
   if (request.dtype != "float32" && request.dtype != "float64")
     throw std::invalid_argument("fit: dtype must be float32 or float64");
+  const auto& kind = find_task_kind(request.kind);
   TrainedModel m;
   m.spec = request.model;
+  m.kind = kind.name;
   m.inputs = train.input_names;
   m.targets = train.target_names;
-  m.scaler = Standardizer::fit(train);
-  torch::manual_seed(request.training.seed);
-  m.regressor =
-      Regressor(build_model(m.spec, train.x.size(1), train.y.size(1)), request.training.noise_init);
-  m.regressor->to(torch::Device(request.device),
-                  request.dtype == "float64" ? torch::kFloat64 : torch::kFloat32);
+  m.outputs = kind.output_names(train);
+  if (m.outputs.empty())
+    throw std::invalid_argument("fit: the data has no outputs (targets or classes)");
+  const ModelShape shape{train.x.sizes().slice(1).vec(), static_cast<int64_t>(m.outputs.size())};
+  {
+    // Weight initialisation draws from LibTorch's global generator: seeded
+    // and used under one lock, so that concurrent fits stay reproducible.
+    static std::mutex global_generator;
+    std::lock_guard<std::mutex> lock(global_generator);
+    torch::manual_seed(request.training.seed);
+    m.network =
+        Network(build_model(m.spec, shape), shape, kind.regression, request.training.noise_init);
+  }
+  const auto s = Standardizer::fit(train);
+  m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
+  m.network->to(torch::Device(request.device),
+                request.dtype == "float64" ? torch::kFloat64 : torch::kFloat32);
+  const auto x = to_batch(train, device_of(m));
+  torch::NoGradGuard guard;
+  m.network->body().initialise(m.network->scale_inputs(x.x), m.network->scale_targets(x.y));
   return m;
 }
 
 TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& validation,
                         const FitRequest& request, const std::string& label,
                         const TrainHooks& hooks) {
-  const auto opts = m.regressor->parameters().front().options();
-  auto prepare = [&](const Dataset& d, bool inputs) {
-    if (d.size() == 0) return torch::Tensor();
-    return (inputs ? m.scaler.inputs(d.x) : m.scaler.targets(d.y)).to(opts);
-  };
-  m.regressor->train();
-  auto result = train_regressor(m.regressor, prepare(train, true), prepare(train, false),
-                                prepare(validation, true), prepare(validation, false),
-                                request.training, label, hooks);
-  m.regressor->eval();
+  const auto objective = make_objective(request.training.loss, m.kind);
+  const auto device = device_of(m);
+  const auto train_batch = to_batch(train, device), validation_batch = to_batch(validation, device);
+  m.network->train();
+  TrainResult result;
+  auto& body = m.network->body();
+  if (body.fits_directly()) {
+    // Fitted by the family's own method (e.g. likelihood maximisation) on
+    // the standardised data: same result files, no learning curve.
+    const auto start = std::chrono::steady_clock::now();
+    body.fit_directly(m.network->scale_inputs(train_batch.x),
+                      m.network->scale_targets(train_batch.y), request.training.seed);
+    result.stop_reason = "fitted by the model's own method";
+    result.best_validation = NAN;
+    result.seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  } else {
+    result = train_network(m.network, *objective, train_batch, validation_batch, request.training,
+                           label, hooks);
+  }
+  m.network->eval();
   m.training = {{"options", request.training.to_json()},
                 {"dtype", request.dtype},
                 {"train_rows", train.size()},
@@ -52,6 +92,17 @@ FitOutcome fit_model(const Dataset& train, const Dataset& validation, const FitR
   FitOutcome out{prepare_model(train, request), {}};
   out.result = train_model(out.model, train, validation, request, label);
   return out;
+}
+
+nlohmann::json evaluate_model(const TrainedModel& model, const TaskData& data) {
+  const auto& kind = find_task_kind(model.kind);
+  nlohmann::json metrics = nlohmann::json::object();
+  auto add = [&](const std::string& name, const Dataset& d) {
+    if (d.size() > 0) metrics[name] = kind.evaluate(model.predict(d.x), d);
+  };
+  add("train", data.train);
+  for (const auto& set : data.evaluation) add(set.name, set.data);
+  return metrics;
 }
 
 }  // namespace gsnn

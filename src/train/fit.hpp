@@ -1,11 +1,16 @@
-// From data to a trained, standardised model: fit the scaler, build the
-// model through the registry, train, and record how.
+// The one pipeline from data to a trained, evaluated model, shared by
+// `gsnn fit`, `gsnn run` and `gsnn demo`: build the model for the task's
+// kind (scaling as buffers, data-dependent initialisation), train it with
+// the requested objective (or let it fit itself), evaluate it on every set.
 #pragma once
+
+#include <nlohmann/json.hpp>
 
 #include <string>
 
 #include "data/dataset.hpp"
 #include "io/model_file.hpp"
+#include "tasks/task.hpp"
 #include "train/trainer.hpp"
 
 namespace gsnn {
@@ -13,8 +18,9 @@ namespace gsnn {
 struct FitRequest {
   ModelSpec model;
   TrainOptions training;
-  std::string dtype = "float32";  // float32 | float64
-  std::string device = "cpu";     // any torch device string, e.g. "cuda:0"
+  std::string kind = "regression";  // task kind (tasks/kind.hpp)
+  std::string dtype = "float32";    // float32 | float64
+  std::string device = "cpu";       // any torch device string, e.g. "cuda:0"
 };
 
 struct FitOutcome {
@@ -22,8 +28,10 @@ struct FitOutcome {
   TrainResult result;
 };
 
-// A fresh model for `train`: scaler fitted on it, weights initialised with
-// the training seed, on the requested device and dtype.
+// A fresh model for `train`: scaling fitted on it, weights initialised with
+// the training seed (under a process-wide lock on LibTorch's generator), on
+// the requested device and dtype, then the family's data-dependent
+// initialisation.
 TrainedModel prepare_model(const Dataset& train, const FitRequest& request);
 
 // Trains `model` (fresh, or loaded from a checkpoint with hooks.resume) and
@@ -35,5 +43,9 @@ TrainResult train_model(TrainedModel& model, const Dataset& train, const Dataset
 // prepare_model + train_model.
 FitOutcome fit_model(const Dataset& train, const Dataset& validation, const FitRequest& request,
                      const std::string& label = "train");
+
+// The kind's metrics of `model` on the training set and every evaluation set:
+// {"train": {...}, "test": {...}, ...}.
+nlohmann::json evaluate_model(const TrainedModel& model, const TaskData& data);
 
 }  // namespace gsnn

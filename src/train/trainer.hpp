@@ -1,37 +1,44 @@
-// Training of a Regressor: Adam, AdamW or L-BFGS; full batch or mini-batch;
-// learning-rate schedules; validation with early stopping; gradient
-// clipping; MSE or Gaussian NLL. A non-finite loss stops training and
-// restores the last weights that gave a finite loss.
+// The one trainer: any Objective on any Network. Optimisers and schedules
+// come from registries (train/optimizers.hpp); parameter groups come from
+// the model, each with its own learning-rate multiplier and an optional
+// freeze for the first steps; full batch or mini-batch; validation with
+// early stopping; gradient clipping; checkpoints with bit-identical resume.
+// A non-finite loss stops training and restores the last snapshot that had
+// a finite loss (parameters and buffers).
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
 
 #include <functional>
-#include <optional>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "nn/model.hpp"
 #include "nn/registry.hpp"
-#include "train/loss.hpp"
+#include "train/objective.hpp"
 
 namespace gsnn {
 
+// The defaults here are the option table's defaults (TrainOptions::specs).
 struct TrainOptions {
-  std::string optimizer = "adam";      // adam | adamw | lbfgs
+  std::string optimizer = "adam";      // see optimizers()
   double lr = 1e-2;                    // initial learning rate
-  std::string lr_schedule = "cosine";  // constant | cosine | exponential
+  std::string lr_schedule = "cosine";  // see schedules()
   double lr_final_ratio = 0.01;        // final lr = lr * ratio (cosine, exponential)
   double weight_decay = 0.0;           // adam: L2; adamw: decoupled
-  int64_t steps = 2000;                // optimiser steps
+  int64_t steps = 2000;                // optimiser steps (L-BFGS: iterations)
   int64_t batch_size = 0;              // 0 = full batch
-  std::string loss = "mse";            // mse | nll
+  std::string loss = "mse";            // objective, see objectives()
   double clip_norm = 0.0;              // max gradient norm, 0 = off
   int64_t eval_every = 50;             // steps between validation checks and curve points
   int64_t patience = 0;     // early stop after this many checks without improvement, 0 = off
   double noise_init = 0.1;  // initial output noise std (standardised units)
   uint64_t seed = 0;
-  bool progress = true;  // progress line on stderr
+  std::map<std::string, double> group_lr;  // lr multiplier per parameter group, e.g. {tau: 0.1}
+  std::map<std::string, double> freeze;    // group -> steps it stays frozen at the start
+  bool progress = true;                    // progress line on stderr
 
   // Option table for experiment files and --help (see registry.hpp).
   static const std::vector<OptionSpec>& specs();
@@ -44,20 +51,22 @@ struct CurvePoint {
   double train_loss;
   double validation_loss;  // NaN without validation data
   double seconds;
+  std::vector<std::pair<std::string, double>> parts;  // the objective's parts on the train set
 };
 
 struct TrainResult {
   int64_t steps_run = 0;
   int64_t best_step = 0;  // weights kept are from this step
   double best_validation = 0;
-  std::string stop_reason;  // "completed", "early stop", or a non-finite-loss message
+  std::string
+      stop_reason;  // "completed", "early stop", "converged ...", or a non-finite-loss message
   bool diverged = false;
   std::vector<CurvePoint> curve;
   double seconds = 0;
 };
 
 // Everything besides the model's weights that training needs to continue
-// exactly where it stopped (adam and adamw; lbfgs restarts).
+// exactly where it stopped (optimisers with save_state; lbfgs restarts).
 struct TrainState {
   int64_t step = 0;  // steps done
   std::vector<CurvePoint> curve;
@@ -65,27 +74,26 @@ struct TrainState {
   int64_t best_step = 0;
   int64_t checks_without_improvement = 0;
   double seconds = 0;
-  std::vector<torch::Tensor> kept;  // the weights that will be kept (best validation)
+  std::vector<torch::Tensor> kept;  // the snapshot that will be kept (parameters, then buffers)
   std::vector<torch::Tensor> exp_avg, exp_avg_sq;  // Adam moments, per parameter
   std::vector<int64_t> adam_steps;
   torch::Tensor batch_order;  // current mini-batch permutation (undefined: full batch)
   int64_t batch_cursor = 0;
-  torch::Tensor rng_state;  // CPU generator state
+  torch::Tensor rng_state;  // the training generator's state
 };
 
 struct TrainHooks {
   int64_t checkpoint_every = 0;  // steps between on_checkpoint calls, 0 = never
   std::function<void(const TrainState&)> on_checkpoint;
-  const TrainState* resume = nullptr;  // continue from here (weights already loaded)
+  std::function<void(const CurvePoint&)> on_check;  // after every check (callbacks)
+  const TrainState* resume = nullptr;               // continue from here (weights already loaded)
 };
 
-// Trains in place on standardised tensors already on the model's device and
-// dtype. Validation tensors may be undefined. With the mse loss, the output
-// noise is afterwards set by moment matching on the validation residuals
-// (training residuals when there is no validation set).
-TrainResult train_regressor(Regressor& model, const torch::Tensor& x_train,
-                            const torch::Tensor& y_train, const torch::Tensor& x_validation,
-                            const torch::Tensor& y_validation, const TrainOptions& options,
-                            const std::string& label = "train", const TrainHooks& hooks = {});
+// Trains `model` in place on raw data already on the model's device
+// (validation may be empty). Runs objective.finish() on the validation data
+// (the training data without validation) at the end.
+TrainResult train_network(Network& model, const Objective& objective, const Batch& train,
+                          const Batch& validation, const TrainOptions& options,
+                          const std::string& label = "train", const TrainHooks& hooks = {});
 
 }  // namespace gsnn

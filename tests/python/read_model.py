@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reads a gsnn model directory with only the standard library and numpy,
-recomputes an MLP's predictions from the safetensors weights and the JSON
-scalers, and compares them with `gsnn predict` output.
+recomputes an MLP's predictions from the safetensors weights (the data
+scaling included), and compares them with `gsnn predict` output.
 
 usage: read_model.py MODEL_DIR PREDICTIONS_CSV
 """
@@ -45,7 +45,8 @@ def mlp_forward(tensors, x, activation):
 
 def main(model_dir, predictions_csv):
     desc = json.load(open(f"{model_dir}/model.json"))
-    assert desc["format"] == "gsnn-model" and desc["format_version"] == 1
+    assert desc["format"] == "gsnn-model" and desc["format_version"] == 2
+    assert desc["kind"] == "regression" and desc["outputs"] == desc["targets"]
     tensors = read_safetensors(f"{model_dir}/{desc['weights']}")
     noise = np.log1p(np.exp(tensors["noise_rho"].astype(np.float64)))[0]
     assert abs(noise - desc["noise_std"]) < 1e-6 * max(1.0, noise), (noise, desc["noise_std"])
@@ -54,8 +55,9 @@ def main(model_dir, predictions_csv):
         return
     rows = list(csv.DictReader(open(predictions_csv)))
     x = np.array([[float(r[c]) for c in desc["inputs"]] for r in rows])
-    s = desc["scaler"]
-    z = (x - np.array(s["input_mean"])) / np.array(s["input_scale"])
+    s = {k: tensors[k].astype(np.float64) for k in
+         ("input_mean", "input_scale", "target_mean", "target_scale")}
+    z = (x - s["input_mean"]) / s["input_scale"]
     y = mlp_forward(tensors, z, desc["options"]["activation"])
     mean = y[:, 0] * s["target_scale"][0] + s["target_mean"][0]
     std = noise * s["target_scale"][0]
