@@ -62,6 +62,41 @@ expect_error "must be >= 1" "$gsnn" fit --data train.csv --inputs x1 --target y 
 printf '[training]\nsteps = "many"\n' > bad.toml
 expect_error "must be an integer" "$gsnn" fit --data train.csv --inputs x1 --target y --config bad.toml --out bad -q
 expect_error "cannot open model description" "$gsnn" predict --model . --data train.csv --out p.csv
+# classification from a CSV: class indices in the target column; predict writes probabilities
+/usr/bin/python3 - <<'PY'
+import random
+random.seed(5)
+with open("classes.csv", "w") as f:
+    f.write("x1,x2,label\n")
+    for i in range(150):
+        c = i % 3
+        f.write(f"{random.gauss([-2, 2, 0][c], 0.5)},{random.gauss([0, 0, 2][c], 0.5)},{c}\n")
+PY
+"$gsnn" fit --data classes.csv --inputs x1,x2 --target label --kind classification \
+  --model mlp-relu --out m_class --steps 200 -q > class.txt
+grep -q "accuracy" class.txt || fail "classification fit prints no accuracy: $(cat class.txt)"
+grep -q '"kind": "classification"' m_class/model.json || fail "model kind not saved"
+"$gsnn" predict --model m_class --data classes.csv --out class_pred.csv -q
+head -1 class_pred.csv | grep -q "^x1,x2,class,p_0,p_1,p_2$" || fail "class header: $(head -1 class_pred.csv)"
+cat > classes.toml <<'TOML'
+name = "cls"
+[[csv]]
+name = "classes"
+file = "classes.csv"
+inputs = ["x1", "x2"]
+targets = ["label"]
+kind = "classification"
+[training]
+steps = 60
+[[model]]
+family = "mlp-relu"
+TOML
+"$gsnn" run classes.toml --out res_cls -q > /dev/null
+"$gsnn" report res_cls -o rep_cls > /dev/null
+grep -q "test accuracy" rep_cls/index.html || fail "classification report has no accuracy column"
+printf 'x1,x2,label\n0,0,0.5\n1,1,1\n' > frac.csv
+expect_error "class labels must be whole numbers" "$gsnn" fit --data frac.csv --inputs x1,x2 --target label --kind classification --out bad -q
+
 # nothing lost: a failed fit keeps the good model at --out; predict never overwrites its input
 printf 'x1,x2,y\n1,2,1e308\n2,1,-1e308\n3,3,1e308\n4,1,-1e308\n5,2,1e308\n6,3,0\n' > huge.csv
 cp -r m_tanh m_keep

@@ -3,6 +3,7 @@
 
 #include "cli/common.hpp"
 #include "nn/registry.hpp"
+#include "tasks/kind.hpp"
 #include "tasks/task.hpp"
 #include "train/trainer.hpp"
 
@@ -21,8 +22,15 @@ void print_options(const std::vector<OptionSpec>& specs) {
 }  // namespace
 
 void add_catalog_commands(CLI::App& app) {
-  app.add_subcommand("tasks", "list the built-in tasks")->callback([] {
+  app.add_subcommand("tasks", "list the built-in tasks, task kinds and objectives")->callback([] {
     for (const auto& t : all_tasks()) fmt::print("{:<12} {:<15} {}\n", t.name, t.kind, t.summary);
+    fmt::print("task kinds (default objective):\n");
+    for (const auto& k : task_kinds())
+      fmt::print("    {:<16} {:<14} {}\n", k.name, k.default_objective, k.summary);
+    fmt::print("objectives (training option `loss`):\n");
+    for (const auto& o : objectives())
+      fmt::print("    {:<16} {:<14} {}\n", o.name, fmt::format("{}", fmt::join(o.kinds, ",")),
+                 o.summary);
   });
   app.add_subcommand("models", "list model families, their options and defaults")->callback([] {
     for (const auto& f : model_families()) {

@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "tasks/kind.hpp"
 #include "train/trainer.hpp"
 
 namespace gsnn {
@@ -96,7 +97,8 @@ std::string checked_output(const Locator& at, const nlohmann::json& value) {
 }
 
 Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::string& prefix) {
-  check_keys(at, t, prefix, {"name", "file", "inputs", "targets", "validation", "test", "loss"});
+  check_keys(at, t, prefix,
+             {"name", "file", "inputs", "targets", "validation", "test", "loss", "kind"});
   for (const char* key : {"name", "file", "inputs", "targets"})
     if (!t.contains(key)) at.fail(prefix + "." + key, "missing");
   try {
@@ -105,13 +107,15 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
       at.fail(prefix + ".validation",
               "validation and test must be > 0 and sum to less than 1 (the test set is "
               "never the validation set)");
-    const std::string loss = t.value("loss", "mse");
-    if (loss != "mse" && loss != "nll") at.fail(prefix + ".loss", "must be \"mse\" or \"nll\"");
+    const std::string kind = t.value("kind", "regression");
+    at.at(prefix + ".kind", [&] { return find_task_kind(kind).name; });
+    const std::string loss = t.value("loss", find_task_kind(kind).default_objective);
+    at.at(prefix + ".loss", [&] { return make_objective(loss, kind) != nullptr; });
     // A relative file is found beside the experiment file.
     std::filesystem::path file = t.at("file").get<std::string>();
     if (file.is_relative() && at.lines) file = std::filesystem::path(at.file).parent_path() / file;
     return csv_task(checked_name(at, prefix + ".name", t.at("name")), file.string(), t.at("inputs"),
-                    t.at("targets"), validation, test, loss);
+                    t.at("targets"), validation, test, loss, kind);
   } catch (const nlohmann::json::exception& e) {
     at.fail(prefix, std::string("wrong type: ") + e.what());
   }

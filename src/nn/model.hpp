@@ -55,7 +55,9 @@ class ModelImpl : public torch::nn::Module {
   // on the standardised training data. Default: nothing.
   virtual void initialise(const torch::Tensor& x, const torch::Tensor& y);
   // A family fitted otherwise than by gradient steps (e.g. a GP maximising its
-  // likelihood) returns true here and does it in fit_directly().
+  // likelihood) returns true here and does it in fit_directly(), on the
+  // standardised training data. Its output variance is then the whole
+  // predictive variance: the Network's noise is set to (almost) zero.
   virtual bool fits_directly() const { return false; }
   virtual void fit_directly(const torch::Tensor& x, const torch::Tensor& y, uint64_t seed);
   // Buffers whose shape follows the training data (e.g. a GP's training

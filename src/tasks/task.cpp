@@ -76,21 +76,21 @@ const Dataset* TaskData::find(const std::string& name) const {
 
 Task csv_task(const std::string& name, const std::string& path,
               const std::vector<std::string>& inputs, const std::vector<std::string>& targets,
-              double validation_fraction, double test_fraction, const std::string& loss) {
+              double validation_fraction, double test_fraction, const std::string& loss,
+              const std::string& kind) {
   Task t;
   t.name = name;
   t.summary = "CSV file " + path;
   t.loss = loss;
+  t.kind = kind;
   // The file's contents (not its name or date) decide whether results are stale.
-  t.definition = {{"csv", path},
-                  {"inputs", inputs},
-                  {"targets", targets},
-                  {"validation", validation_fraction},
-                  {"test", test_fraction},
-                  {"loss", loss},
-                  {"file_checksum", file_checksum(path)}};
+  t.definition = {{"csv", path},           {"inputs", inputs},
+                  {"targets", targets},    {"validation", validation_fraction},
+                  {"test", test_fraction}, {"loss", loss},
+                  {"kind", kind},          {"file_checksum", file_checksum(path)}};
   t.generate = [=](uint64_t seed) {
-    const auto all = select_columns(read_csv(path), path, inputs, targets);
+    auto all = select_columns(read_csv(path), path, inputs, targets);
+    if (kind == "classification") label_classes(all, path);
     const auto split = split_dataset(all, validation_fraction, test_fraction, seed);
     TaskData d;
     d.train = split.train;

@@ -38,10 +38,12 @@ struct Task {
 };
 
 // A task over a user's CSV file: rows split with `split_seed` (the data seed
-// of an experiment), domain = bounding box of the inputs.
+// of an experiment), domain = bounding box of the inputs. A "classification"
+// kind takes one target column of class indices (see label_classes).
 Task csv_task(const std::string& name, const std::string& path,
               const std::vector<std::string>& inputs, const std::vector<std::string>& targets,
-              double validation_fraction, double test_fraction, const std::string& loss);
+              double validation_fraction, double test_fraction, const std::string& loss,
+              const std::string& kind = "regression");
 
 // Built-in tasks, and any added with register_task (the name must be new).
 const std::vector<Task>& all_tasks();

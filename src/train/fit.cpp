@@ -67,6 +67,8 @@ TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& va
     const auto start = std::chrono::steady_clock::now();
     body.fit_directly(m.network->scale_inputs(train_batch.x),
                       m.network->scale_targets(train_batch.y), request.training.seed);
+    // The family's own variance is the predictive variance (a GP's includes its noise).
+    if (m.network->regression()) m.network->set_noise_std(0);
     result.stop_reason = "fitted by the model's own method";
     result.best_validation = NAN;
     result.seconds =
