@@ -161,6 +161,49 @@ TEST(Core, ClassificationKindLearnsBlobs) {
   EXPECT_NE(error.find("loss 'mse' does not apply to classification"), std::string::npos) << error;
 }
 
+// Image-shaped samples [n, 1, 4, 4]: bright or dark, with noise.
+TaskData tiny_images(uint64_t seed) {
+  torch::manual_seed(seed);
+  auto make = [](int64_t n) {
+    const auto label = torch::arange(n, torch::kFloat64).remainder(2).unsqueeze(1);
+    const auto x = torch::randn({n, 1, 4, 4}, torch::kFloat64) + 1.5 * label.view({n, 1, 1, 1});
+    return Dataset{x, label, {}, {"label"}, {"dark", "bright"}};
+  };
+  TaskData d;
+  d.train = make(80);
+  d.validation = make(20);
+  d.evaluation = {{"test", make(100)}};
+  return d;  // no domain: nothing to grid over
+}
+
+TEST(Core, ImageShapedSamplesThroughTheRunner) {
+  register_task({"tiny-images-toy",
+                 "4x4 bright or dark",
+                 "",
+                 tiny_images,
+                 {{"test", "tiny-images-toy"}},
+                 "classification"});
+  test::TempDir dir;
+  auto e = parse_experiment({{"name", "img"},
+                             {"tasks", {"tiny-images-toy"}},
+                             {"training", {{"steps", 100}}},
+                             {"model", {{{"family", "mlp-relu"}, {"options", {{"width", 8}}}}}}},
+                            "test", nullptr);
+  e.output = dir.file("results");
+  RunOptions o;
+  o.progress = false;
+  run_experiment(e, o);
+  const auto run = run_directory(e, "tiny-images-toy", "mlp-relu", 0);
+  const auto record = nlohmann::json::parse(read_all(run + "/result.json"));
+  EXPECT_GT(record["metrics"]["test"]["accuracy"].get<double>(), 0.85) << record["metrics"];
+  EXPECT_TRUE(record["smoothness"].is_null());
+  const auto model = load_model(run + "/model");
+  EXPECT_EQ(model.network->shape().input_shape, (std::vector<int64_t>{1, 4, 4}));
+  EXPECT_EQ(model.network->scaling()[0].sizes(), (std::vector<int64_t>{1, 4, 4}));
+  write_report(dir.file("results"), dir.file("report"));
+  EXPECT_NE(read_all(dir.file("report/index.html")).find("test accuracy"), std::string::npos);
+}
+
 // A Nadaraya-Watson kernel smoother: fitted directly (it stores the training
 // points, buffers whose size follows the data), never by gradient steps.
 class KernelSmootherImpl : public ModelImpl {

@@ -23,6 +23,12 @@ TEST(Csv, ReadsAndSelectsColumns) {
   EXPECT_DOUBLE_EQ(d.y[1][0].item<double>(), -6.0);
 }
 
+TEST(Csv, ByteOrderMarkIsNotPartOfTheFirstName) {
+  test::TempDir dir;
+  const auto path = dir.write("bom.csv", "\xEF\xBB\xBFx1,y\n1,2\n");
+  EXPECT_EQ(read_csv(path).header, (std::vector<std::string>{"x1", "y"}));
+}
+
 TEST(Csv, ErrorsNameFileLineAndColumn) {
   test::TempDir dir;
   const auto ragged = dir.write("r.csv", "a,b\n1,2\n3\n");

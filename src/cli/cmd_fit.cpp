@@ -120,7 +120,8 @@ void add_fit_command(CLI::App& app) {
                   "TOML file with [model], [training] and [data] tables; flags override it")
       ->check(CLI::ExistingFile);
   cmd->add_option("--steps", args->steps, "optimiser steps (default 2000)");
-  cmd->add_option("--seed", args->seed, "random seed for initialisation and batches (default 0)");
+  cmd->add_option("--seed", args->seed, "random seed for initialisation and batches (default 0)")
+      ->check(CLI::NonNegativeNumber);  // refuses "-1" before it could wrap to 2^64 - 1
   cmd->add_option("--lr", args->lr, "initial learning rate (default 0.01)");
   cmd->add_option("--loss", args->loss, "mse (mean only) or nll (Gaussian likelihood)");
   cmd->add_option("--optimizer", args->optimizer, "adam, adamw or lbfgs");

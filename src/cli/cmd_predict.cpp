@@ -30,7 +30,8 @@ void run_predict(const PredictArgs& a) {
   if (std::filesystem::equivalent(a.out, a.data, ec))
     throw std::invalid_argument("--out " + a.out +
                                 " is the input file --data: refusing to overwrite it");
-  const auto model = load_model(a.model);
+  auto model = load_model(a.model);
+  model.network->to(torch::Device(a.runtime.device));  // --device is honoured, not ignored
   if (model.network->shape().input_shape.size() != 1)
     throw std::invalid_argument(a.model + ": a model of " +
                                 std::to_string(model.network->shape().input_shape.size()) +

@@ -15,12 +15,15 @@ namespace gsnn::cli {
 
 void RuntimeFlags::add_to(CLI::App& app, bool with_device) {
   app.add_option("--threads", threads, "intra-op CPU threads (1 is fastest for small models)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(1, kMaxThreads));
   if (with_device) app.add_option("--device", device, "torch device: cpu, cuda, cuda:1, ...");
   app.add_flag("-q,--quiet", quiet, "no progress output");
 }
 
-void RuntimeFlags::apply() const { init_runtime({threads, true}); }
+void RuntimeFlags::apply() const {
+  check_device(device);
+  init_runtime({threads, true});
+}
 
 std::string format_number(double value) {
   if (std::isnan(value)) return "-";

@@ -1,7 +1,12 @@
 // The gsnn command: subcommands for training, prediction and the demo.
 #include <fmt/format.h>
 
+#include <c10/util/Exception.h>
+#include <fmt/ranges.h>
+
 #include <exception>
+#include <string>
+#include <vector>
 
 #include "cli/common.hpp"
 #include "gsnn/version.hpp"
@@ -18,10 +23,21 @@ int main(int argc, char** argv) {
   gsnn::cli::add_run_command(app);
   gsnn::cli::add_report_command(app);
   gsnn::cli::add_catalog_commands(app);
+  const auto named = [&](CLI::App* sub) { return sub->check_name(argv[1]); };
+  if (argc > 1 && argv[1][0] != '-' && app.get_subcommands(named).empty()) {
+    std::vector<std::string> names;
+    for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
+    fmt::print(stderr, "gsnn: error: unknown command '{}' (commands: {})\n", argv[1],
+               fmt::join(names, ", "));
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
+  } catch (const c10::Error& e) {  // LibTorch: its message, without the C++ backtrace
+    fmt::print(stderr, "gsnn: error: {}\n", e.what_without_backtrace());
+    return 1;
   } catch (const std::exception& e) {
     fmt::print(stderr, "gsnn: error: {}\n", e.what());
     return 1;

@@ -2,6 +2,8 @@
 // "measured facts"): allocator thresholds and the intra-op thread count.
 #pragma once
 
+#include <string>
+
 namespace gsnn {
 
 struct RuntimeOptions {
@@ -12,5 +14,12 @@ struct RuntimeOptions {
 // Applies the options. Safe to call more than once; the allocator part runs once.
 // The environment variable GSNN_NO_MALLOPT=1 opts out of the allocator tuning.
 void init_runtime(const RuntimeOptions& options = {});
+
+// Upper bound on intra-op threads: more than this is a typo, not a setting.
+constexpr int kMaxThreads = 1024;
+
+// Checks a device string ("cpu", "cuda", "cuda:1") against this build and
+// machine; throws std::invalid_argument with a one-line reason.
+void check_device(const std::string& device);
 
 }  // namespace gsnn

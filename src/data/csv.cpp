@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -20,6 +21,14 @@ std::string trim(const std::string& s) {
   if (b == std::string::npos) return "";
   const auto e = s.find_last_not_of(" \t\r");
   return s.substr(b, e - b + 1);
+}
+
+// A cell as shown in a message: control characters (a NUL, say) as \xNN.
+std::string printable(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s)
+    out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, c);
+  return out;
 }
 
 std::vector<std::string> split_line(const std::string& line) {
@@ -53,6 +62,8 @@ CsvTable read_csv(const std::string& path) {
   int64_t line_no = 0;
   while (std::getline(in, line)) {
     ++line_no;
+    // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first name.
+    if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (trim(line).empty()) continue;  // blank lines (e.g. a trailing newline) are allowed
     auto cells = split_line(line);
     if (table.header.empty()) {
@@ -77,16 +88,19 @@ CsvTable read_csv(const std::string& path) {
       char* end = nullptr;
       errno = 0;
       const double value = text.empty() ? NAN : std::strtod(text.c_str(), &end);
-      if (text.empty() || *end != '\0')
+      if (text.empty() || end != text.c_str() + text.size())  // also a NUL inside the cell
         throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not a number", path,
-                                             line_no, table.header[c], text));
+                                             line_no, table.header[c], printable(text)));
       if (!std::isfinite(value) || errno == ERANGE)
         throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not finite", path,
-                                             line_no, table.header[c], text));
+                                             line_no, table.header[c], printable(text)));
       row[c] = value;
     }
     table.rows.push_back(std::move(row));
   }
+  // getline also stops on a read error: that is not the end of the file.
+  if (in.bad())
+    throw std::runtime_error(fmt::format("{}:{}: read error after this line", path, line_no));
   if (table.header.empty()) throw std::runtime_error(fmt::format("{}: file is empty", path));
   if (table.rows.empty())
     throw std::runtime_error(fmt::format("{}: no data rows after the header", path));
@@ -112,6 +126,15 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
     return out;
   };
   if (inputs.empty()) throw std::invalid_argument("no input columns given");
+  for (const auto& t : targets)
+    if (std::find(inputs.begin(), inputs.end(), t) != inputs.end())
+      throw std::invalid_argument(
+          fmt::format("{}: column '{}' is both an input and a target", path, t));
+  std::vector<std::string> all = inputs;
+  all.insert(all.end(), targets.begin(), targets.end());
+  for (size_t i = 0; i < all.size(); ++i)
+    if (std::find(all.begin(), all.begin() + i, all[i]) != all.begin() + i)
+      throw std::invalid_argument(fmt::format("{}: column '{}' is named twice", path, all[i]));
   return {pick(inputs), pick(targets), inputs, targets};
 }
 

@@ -184,6 +184,7 @@ std::string run_directory(const Experiment& e, const std::string& task, const st
 }
 
 RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
+  const DirectoryLock lock(e.output);  // one writer per results directory
   RunSummary summary;
   const size_t total = e.tasks.size() * e.models.size() * e.seeds.size();
   size_t index = 0;

@@ -58,6 +58,8 @@ std::vector<nlohmann::json> expand_sweep(const Locator& at, const nlohmann::json
   for (const auto& [key, values] : sweep.items()) {
     if (!values.is_array() || values.empty())
       at.fail(prefix + "." + key, "a sweep takes a non-empty list of values");
+    if (combos.size() * values.size() > kMaxRuns)
+      at.fail(prefix + "." + key, fmt::format("the sweep has more than {} combinations", kMaxRuns));
     std::vector<nlohmann::json> next;
     for (const auto& c : combos)
       for (const auto& v : values) {
@@ -206,16 +208,18 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
 
   const auto seeds = doc.value("seeds", nlohmann::json(1));
   if (seeds.is_number_integer()) {
-    if (seeds.get<int64_t>() < 1) at.fail("seeds", "must be >= 1");
+    if (seeds.get<int64_t>() < 1 || seeds.get<int64_t>() > static_cast<int64_t>(kMaxRuns))
+      at.fail("seeds", fmt::format("must be between 1 and {}", kMaxRuns));
     for (int64_t s = 0; s < seeds.get<int64_t>(); ++s) e.seeds.push_back(s);
-  } else if (seeds.is_array() && !seeds.empty()) {
+  } else if (seeds.is_array() && !seeds.empty() && seeds.size() <= kMaxRuns) {
     for (const auto& s : seeds) {
       if (!s.is_number_integer() || s.get<int64_t>() < 0)
         at.fail("seeds", "must be a count or a list of non-negative integers");
       e.seeds.push_back(s.get<uint64_t>());
     }
   } else {
-    at.fail("seeds", "must be a count or a list of non-negative integers");
+    at.fail("seeds",
+            fmt::format("must be a count or a list of at most {} non-negative integers", kMaxRuns));
   }
   if (doc.contains("target_params")) {
     const auto& t = doc["target_params"];
@@ -269,6 +273,8 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
       e.models.push_back(run);
     }
   }
+  if (e.tasks.size() * e.models.size() * e.seeds.size() > kMaxRuns)
+    at.fail("model", fmt::format("tasks x models x seeds is more than {} runs", kMaxRuns));
   return e;
 }
 

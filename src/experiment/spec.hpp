@@ -15,6 +15,9 @@
 
 namespace gsnn {
 
+// Most runs one experiment may hold (seeds, sweep combinations, their product).
+constexpr size_t kMaxRuns = 10000;
+
 struct ModelRun {
   std::string label;  // unique within the experiment, e.g. "gsnn[depth=2,tau_schedule=learned]"
   std::string name;   // family or alias as written

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <linux/fs.h>
 #include <stdio.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -88,6 +89,24 @@ void replace_directory(const std::string& fresh, const std::string& target) {
     fs::remove_all(old);
   }
   fsync_path(parent_of(target), O_RDONLY | O_DIRECTORY);
+}
+
+DirectoryLock::DirectoryLock(const std::string& directory) {
+  fs::create_directories(directory);
+  const auto path = (fs::path(directory) / ".gsnn-lock").string();
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, strerror(errno)));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw std::runtime_error(fmt::format(
+        "{}: another gsnn process is writing there (lock {}); wait for it or use another "
+        "directory",
+        directory, path));
+  }
+}
+
+DirectoryLock::~DirectoryLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
 std::string file_checksum(const std::string& path) {

@@ -30,6 +30,21 @@ void check_replaceable_file(const std::string& path);
 // system has it). The old contents are deleted.
 void replace_directory(const std::string& fresh, const std::string& target);
 
+// An exclusive lock on a directory (flock on DIR/.gsnn-lock), held for the
+// object's lifetime: two processes writing the same results do not race. The
+// constructor creates the directory and throws std::runtime_error if another
+// process holds the lock.
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& directory);
+  ~DirectoryLock();
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
 // 64-bit FNV-1a hash of a file's bytes, as 16 hex digits.
 std::string file_checksum(const std::string& path);
 

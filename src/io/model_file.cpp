@@ -176,7 +176,9 @@ TrainedModel load_model(const std::string& directory) {
   try {
     if (!d.is_object() || d.value("format", "") != "gsnn-model")
       throw std::runtime_error("not a gsnn model description (format != gsnn-model)");
-    const int version = d.at("format_version");
+    if (!d.contains("format_version") || !d["format_version"].is_number_integer())
+      throw std::runtime_error("\"format_version\" must be an integer");
+    const int version = d["format_version"];
     if (version != 1 && version != kModelFormatVersion)
       throw std::runtime_error(
           fmt::format("format version {} is not supported (this gsnn reads versions 1 and {})",
@@ -270,6 +272,11 @@ TrainedModel load_model(const std::string& directory) {
   for (const auto& scale : {m.network->scaling()[1], m.network->scaling()[3]})
     if (scale.defined() && !(scale > 0).all().item<bool>())
       throw std::runtime_error(fmt::format("{}: the data scaling must be > 0", weights_path));
+  try {
+    m.network->body().check_weights();
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(fmt::format("{}: {}", weights_path, e.what()));
+  }
   m.network->eval();
   return m;
 }

@@ -20,6 +20,9 @@ GsnnImpl::GsnnImpl(GsnnOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("gsnn: inputs, outputs, depth and width must be >= 1");
   if (!(o.tau >= 0) || !(o.tau_ratio > 0))
     throw std::invalid_argument("gsnn: tau must be >= 0 and tau_ratio > 0");
+  const double w = static_cast<double>(o.width);
+  check_parameter_budget(
+      "gsnn", (o.inputs + 1.0) * w + (o.depth - 1.0) * (w + 1) * w + (w + 1) * o.outputs);
   for (int64_t l = 0; l < o.depth; ++l) {
     const double tau =
         o.tau_schedule == TauSchedule::Geometric ? o.tau * std::pow(o.tau_ratio, l) : o.tau;
@@ -32,6 +35,13 @@ GsnnImpl::GsnnImpl(GsnnOptions options) : options_(std::move(options)) {
     hidden_.push_back(register_module("hidden" + std::to_string(l), GaussianSmoothing(layer)));
   }
   readout_ = register_module("readout", GaussianLinear(o.width, o.outputs));
+}
+
+void GsnnImpl::check_weights() const {
+  for (size_t l = 0; l < hidden_.size(); ++l)
+    if (!(hidden_[l]->tau_squared() >= 0).all().item<bool>())
+      throw std::runtime_error("tensor 'body.hidden" + std::to_string(l) +
+                               ".tau_squared' is negative (a variance)");
 }
 
 torch::Tensor GsnnImpl::tau_squared(int64_t layer) const {

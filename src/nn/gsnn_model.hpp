@@ -37,6 +37,7 @@ class GsnnImpl : public ModelImpl {
   explicit GsnnImpl(GsnnOptions options);
   Moments forward(const Moments& input) override;
   std::vector<ParameterGroup> parameter_groups() override;  // "weights", "tau"
+  void check_weights() const override;                      // fixed tau^2 >= 0
   // tau_l^2 of hidden layer l, shape [1] or [width].
   torch::Tensor tau_squared(int64_t layer) const;
   const GsnnOptions& options() const { return options_; }

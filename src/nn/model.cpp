@@ -30,6 +30,13 @@ void ModelImpl::fit_directly(const torch::Tensor&, const torch::Tensor&, uint64_
   throw std::logic_error("fit_directly called on a model trained by gradient steps");
 }
 
+void check_parameter_budget(const std::string& family, double parameters) {
+  if (parameters > kMaxParameters)
+    throw std::invalid_argument(family + ": " + std::to_string(static_cast<int64_t>(parameters)) +
+                                " parameters is more than the limit of " +
+                                std::to_string(static_cast<int64_t>(kMaxParameters)));
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   int64_t total = 0;
   for (const auto& p : module.parameters())

@@ -63,11 +63,21 @@ class ModelImpl : public torch::nn::Module {
   // Buffers whose shape follows the training data (e.g. a GP's training
   // points): model files restore them at the stored shape.
   virtual std::vector<std::string> data_sized_buffers() const { return {}; }
+  // Checks loaded weights beyond shape and finiteness (e.g. tau^2 >= 0);
+  // throws std::runtime_error naming the tensor. Default: nothing to check.
+  virtual void check_weights() const {}
 };
 using ModelPtr = std::shared_ptr<ModelImpl>;
 
 // Number of trainable scalars (parameters with requires_grad).
 int64_t count_parameters(const torch::nn::Module& module);
+
+// Size limits checked before anything is allocated (documented in docs/security.md).
+constexpr int64_t kMaxDepth = 1024;
+constexpr int64_t kMaxWidth = 1 << 16;
+constexpr double kMaxParameters = 1 << 28;  // ~1 GiB of float32 weights
+// Throws std::invalid_argument if a model of `parameters` scalars exceeds kMaxParameters.
+void check_parameter_budget(const std::string& family, double parameters);
 
 // A body with the data's scaling as buffers (so derivatives with respect to
 // raw inputs come out of autograd directly) and, for regression, the output

@@ -27,16 +27,16 @@ ModelFamily gsnn_family() {
       "Gaussian smoothing network: (mean, var) units, tau^2 injection, smoothed activations";
   f.propagates_variance = true;
   f.options = {
-      {"depth", d.depth, "hidden layers", {}, 1},
-      {"width", d.width, "units per hidden layer", {}, 1},
+      {"depth", d.depth, "hidden layers", {}, 1, kMaxDepth},
+      {"width", d.width, "units per hidden layer", {}, 1, kMaxWidth},
       {"activation", activation_name(d.activation),
        "smoothed activation h (erf-tanh = erf(sqrt(pi) z/2), tanh-shaped)", activation_names()},
-      {"tau", d.tau, "smoothing std tau of the first hidden layer", {}, 0},
+      {"tau", d.tau, "smoothing std tau of the first hidden layer", {}, 0, 1e6},
       {"tau_schedule",
        tau_schedule_name(d.tau_schedule),
        "tau across depth",
        {"constant", "geometric", "learned"}},
-      {"tau_ratio", d.tau_ratio, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6},
+      {"tau_ratio", d.tau_ratio, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6, 1e6},
       {"tau_per_unit", d.tau_per_unit, "one tau per unit instead of one per layer"},
       {"residual", d.residual, "residual connections between hidden layers"},
       {"mean_only", d.mean_only,
@@ -66,8 +66,8 @@ ModelFamily mlp_family() {
   f.name = "mlp";
   f.summary = "multilayer perceptron baseline (deterministic: zero model variance)";
   f.options = {
-      {"depth", d.depth, "hidden layers", {}, 1},
-      {"width", d.width, "units per hidden layer", {}, 1},
+      {"depth", d.depth, "hidden layers", {}, 1, kMaxDepth},
+      {"width", d.width, "units per hidden layer", {}, 1, kMaxWidth},
       {"activation", d.activation, "activation", {"relu", "tanh", "gelu", "silu"}},
   };
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
@@ -172,6 +172,9 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
     if (value.is_number() && value.get<double>() < spec->min)
       throw OptionError(key, fmt::format("{}: option '{}' must be >= {}, got {}", what, key,
                                          spec->min, value.dump()));
+    if (value.is_number() && value.get<double>() > spec->max)
+      throw OptionError(key, fmt::format("{}: option '{}' must be <= {}, got {}", what, key,
+                                         spec->max, value.dump()));
     const auto& choices = spec->choices;
     if (value.is_string() && !choices.empty() &&
         std::find(choices.begin(), choices.end(), value.get<std::string>()) == choices.end())
@@ -183,13 +186,21 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
 }
 
 ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options) {
+  if (!options.is_null() && !options.is_object())
+    throw std::invalid_argument("model " + name_or_alias +
+                                ": options must be a table of key = value");
   std::string family = name_or_alias;
   nlohmann::json merged = nlohmann::json::object();
   for (const auto& a : model_aliases()) {
-    if (a.name == name_or_alias) {
-      family = a.family;
-      merged = a.preset;
-    }
+    if (a.name != name_or_alias) continue;
+    family = a.family;
+    merged = a.preset;
+    // An alias's name says what it is: its preset options cannot be changed.
+    for (const auto& [key, value] : a.preset.items())
+      if (options.is_object() && options.contains(key) && options[key] != value)
+        throw OptionError(key, fmt::format("model {}: '{}' is fixed to {} by the alias; use model "
+                                           "'{}' to choose it",
+                                           a.name, key, value.dump(), a.family));
   }
   if (options.is_object()) merged.update(options);
   const auto& f = find_family(family);

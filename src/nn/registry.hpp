@@ -23,6 +23,7 @@ struct OptionSpec {
   std::string help;
   std::vector<std::string> choices = {};                  // for strings; empty = any
   double min = -std::numeric_limits<double>::infinity();  // for numbers (and table values)
+  double max = std::numeric_limits<double>::infinity();   // sizes are bounded before allocating
 };
 
 struct ModelFamily {

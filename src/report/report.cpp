@@ -137,6 +137,40 @@ std::string html_escape(const std::string& s) {
   return out;
 }
 
+// A result file is data from elsewhere: every key the report reads is checked
+// first, so a bad file is reported by name and key instead of failing deep inside.
+void check_record(const nlohmann::json& j, const std::string& path) {
+  auto fail = [&](const std::string& key, const char* what) {
+    throw std::runtime_error(fmt::format("{}: key '{}' must be {}", path, key, what));
+  };
+  for (const char* key : {"experiment", "task", "model_label"})
+    if (!j.contains(key) || !j[key].is_string()) fail(key, "a string");
+  if (j.contains("kind") && !j["kind"].is_string()) fail("kind", "a string");
+  if (!j.contains("parameters") || !j["parameters"].is_number()) fail("parameters", "a number");
+  if (!j.contains("seed") || !j["seed"].is_number_integer()) fail("seed", "an integer");
+  if (!j.contains("training") || !j["training"].is_object() ||
+      !j["training"].value("loss", nlohmann::json()).is_string())
+    fail("training", "a table with a string 'loss'");
+  if (j.contains("sweep") && !j["sweep"].is_object()) fail("sweep", "a table");
+  if (j.contains("diverged") && !j["diverged"].is_boolean()) fail("diverged", "true or false");
+  if (!j.contains("metrics") || !j["metrics"].is_object()) fail("metrics", "a table");
+  for (const auto& [set, values] : j["metrics"].items())
+    if (!values.is_object()) fail("metrics." + set, "a table");
+  if (!j.contains("curve") || !j["curve"].is_array()) fail("curve", "a list");
+  for (const auto& p : j["curve"]) {
+    if (!p.is_object() || !p.value("step", nlohmann::json()).is_number_integer())
+      fail("curve", "a list of tables with an integer 'step'");
+    for (const char* key : {"train_loss", "validation_loss"})
+      if (!p.contains(key) || !(p[key].is_number() || p[key].is_null()))
+        fail(std::string("curve.") + key, "a number or null");
+    if (p.contains("parts") && !p["parts"].is_object()) fail("curve.parts", "a table");
+  }
+  if (!j.contains("domain") || !j["domain"].is_array()) fail("domain", "a list");
+  for (const auto& range : j["domain"])
+    if (!range.is_array() || range.size() != 2 || !range[0].is_number() || !range[1].is_number())
+      fail("domain", "a list of [low, high] pairs");
+}
+
 // Base label of a swept model: "gsnn[depth=2]" -> "gsnn".
 std::string base_label(const std::string& label) { return label.substr(0, label.find('[')); }
 
@@ -323,7 +357,8 @@ class TaskReport {
           const auto curve = r->record.at("metrics")
                                  .value("test", nlohmann::json::object())
                                  .value("coverage_curve", nlohmann::json::array());
-          if (static_cast<int>(curve.size()) == 19) v.push_back(curve[i]);
+          if (static_cast<int>(curve.size()) == 19 && curve[i].is_number())
+            v.push_back(curve[i].get<double>());
         }
         if (v.empty()) continue;
         s.x.push_back(0.05 * (i + 1));
@@ -484,10 +519,11 @@ ReportSummary write_report(const std::string& results_dir, const std::string& re
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
     }
-    if (j.value("schema", "") != "gsnn-run") continue;
-    const auto schema = j.value("schema_version", 0);
-    if (schema < 1 || schema > kRunSchemaVersion)
+    if (!j.is_object() || j.value("schema", nlohmann::json()) != "gsnn-run") continue;
+    const auto schema = j.value("schema_version", nlohmann::json());
+    if (!schema.is_number_integer() || schema < 1 || schema > kRunSchemaVersion)
       throw std::runtime_error(path.string() + ": unsupported result schema version");
+    check_record(j, path.string());
     const auto key = j.value("experiment", "experiment") + " / " + j.value("task", "?");
     groups[key].push_back({j, path.parent_path()});
     ++summary.runs;

@@ -3,8 +3,9 @@
 // the model, each with its own learning-rate multiplier and an optional
 // freeze for the first steps; full batch or mini-batch; validation with
 // early stopping; gradient clipping; checkpoints with bit-identical resume.
-// A non-finite loss stops training and restores the last snapshot that had
-// a finite loss (parameters and buffers).
+// A non-finite loss (or non-finite weights at a check) stops training and
+// restores the kept snapshot, parameters and buffers: the weights of the
+// best validation check, or of the last check without validation data.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
