@@ -12,6 +12,12 @@ packages=(
   python3-numpy python3-torch python3-sklearn
 )
 
+# --dev: what scripts/sanitize.sh needs besides (clang with its sanitizer and
+# libFuzzer runtimes).
+if [ "${1:-}" = "--dev" ]; then
+  packages+=(clang libclang-rt-14-dev libfuzzer-14-dev)
+fi
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,6 +3,8 @@
 
 #include "io/files.hpp"
 
+#include <istream>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -55,8 +57,13 @@ std::vector<std::string> split_names(const std::string& list) {
 }
 
 CsvTable read_csv(const std::string& path) {
+  check_readable_file(path, kMaxCsvBytes);
   std::ifstream in(path);
   if (!in) throw std::runtime_error(fmt::format("{}: cannot open file", path));
+  return read_csv(in, path);
+}
+
+CsvTable read_csv(std::istream& in, const std::string& path) {
   CsvTable table;
   std::string line;
   int64_t line_no = 0;

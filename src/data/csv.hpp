@@ -2,6 +2,7 @@
 // numeric rows. Every problem is reported with the file, line and column.
 #pragma once
 
+#include <iosfwd>
 #include <string>
 #include <vector>
 
@@ -14,9 +15,15 @@ struct CsvTable {
   std::vector<std::vector<double>> rows;  // every row has header.size() values
 };
 
+// Largest CSV file read (checked before reading).
+constexpr uint64_t kMaxCsvBytes = uint64_t{4} << 30;
+
 // Reads the whole file; throws std::runtime_error("file:line: column 'c': ...")
-// on a missing file, empty file, ragged row, non-numeric or non-finite cell.
+// on a missing, non-regular or too large file, an empty file, a ragged row, a
+// non-numeric or non-finite cell, or a read error.
 CsvTable read_csv(const std::string& path);
+// The same from a stream; `path` names it in messages.
+CsvTable read_csv(std::istream& in, const std::string& path);
 
 // Picks named columns out of a table as inputs and targets (targets may be
 // empty, for prediction inputs). Throws if a column is missing.

@@ -4,7 +4,12 @@
 #include <fmt/format.h>
 
 #include <toml++/toml.h>
+
+#include <fstream>
+#include <iterator>
+
 #include <stdexcept>
+#include "io/files.hpp"
 
 namespace gsnn {
 namespace {
@@ -41,9 +46,17 @@ nlohmann::json convert(const toml::node& node, const std::string& path, const st
 }  // namespace
 
 nlohmann::json read_toml(const std::string& path, SourceLines* lines) {
+  check_readable_file(path, kMaxTomlBytes);
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error(path + ": read error");
+  return parse_toml(text, path, lines);
+}
+
+nlohmann::json parse_toml(const std::string& text, const std::string& path, SourceLines* lines) {
   toml::table table;
   try {
-    table = toml::parse_file(path);
+    table = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
     const auto& src = e.source();
     throw std::runtime_error(

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -16,6 +17,12 @@ using SourceLines = std::map<std::string, int64_t>;
 // syntax errors. Dates and times are rejected (no gsnn option uses them).
 // With `lines`, records where each key was written.
 nlohmann::json read_toml(const std::string& path, SourceLines* lines = nullptr);
+// The same from text; `path` names it in messages.
+nlohmann::json parse_toml(const std::string& text, const std::string& path,
+                          SourceLines* lines = nullptr);
+
+// Largest TOML file read (checked before reading).
+constexpr uint64_t kMaxTomlBytes = 16 << 20;
 
 // "file:line: " for a key path, falling back to its closest recorded parent.
 std::string source_location(const std::string& file, const SourceLines& lines,

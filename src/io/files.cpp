@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <stdexcept>
 
 namespace gsnn {
@@ -109,7 +110,20 @@ DirectoryLock::~DirectoryLock() {
   if (fd_ >= 0) ::close(fd_);  // closing releases the lock
 }
 
+void check_readable_file(const std::string& path, uint64_t max_bytes) {
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  if (ec || !fs::exists(status)) throw std::runtime_error(path + ": cannot open file");
+  if (!fs::is_regular_file(status))
+    throw std::runtime_error(path + ": not a regular file (a device, FIFO or directory)");
+  const auto size = fs::file_size(path, ec);
+  if (ec || size > max_bytes)
+    throw std::runtime_error(
+        fmt::format("{}: {} bytes is more than the limit of {}", path, size, max_bytes));
+}
+
 std::string file_checksum(const std::string& path) {
+  check_readable_file(path, std::numeric_limits<uint64_t>::max());
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error(path + ": cannot open file");
   uint64_t hash = 0xcbf29ce484222325ULL;

@@ -45,7 +45,11 @@ class DirectoryLock {
   int fd_ = -1;
 };
 
-// 64-bit FNV-1a hash of a file's bytes, as 16 hex digits.
+// Throws std::runtime_error naming `path` unless it is an existing regular
+// file (not a device, FIFO or directory) of at most max_bytes.
+void check_readable_file(const std::string& path, uint64_t max_bytes);
+
+// 64-bit FNV-1a hash of a file's bytes, as 16 hex digits (regular files only).
 std::string file_checksum(const std::string& path);
 
 }  // namespace gsnn

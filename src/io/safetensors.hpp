@@ -20,6 +20,9 @@ using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
 void write_safetensors(const std::string& path, const NamedTensors& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
+// Largest weights file read (checked before reading): 2^28 float64 parameters and more.
+constexpr uint64_t kMaxSafetensorsBytes = uint64_t{8} << 30;
+
 struct SafetensorsFile {
   std::map<std::string, torch::Tensor> tensors;  // CPU tensors
   std::map<std::string, std::string> metadata;
