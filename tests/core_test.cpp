@@ -184,15 +184,12 @@ TEST(Core, ImageShapedSamplesThroughTheRunner) {
                  {{"test", "tiny-images-toy"}},
                  "classification"});
   test::TempDir dir;
-  auto e = parse_experiment({{"name", "img"},
-                             {"tasks", {"tiny-images-toy"}},
-                             {"training", {{"steps", 100}}},
-                             {"model", {{{"family", "mlp-relu"}, {"options", {{"width", 8}}}}}}},
-                            "test", nullptr);
-  e.output = dir.file("results");
-  RunOptions o;
-  o.progress = false;
-  run_experiment(e, o);
+  const auto e =
+      test::run_quietly({{"name", "img"},
+                         {"tasks", {"tiny-images-toy"}},
+                         {"training", {{"steps", 100}}},
+                         {"model", {{{"family", "mlp-relu"}, {"options", {{"width", 8}}}}}}},
+                        dir.file("results"));
   const auto run = run_directory(e, "tiny-images-toy", "mlp-relu", 0);
   const auto record = nlohmann::json::parse(read_all(run + "/result.json"));
   EXPECT_GT(record["metrics"]["test"]["accuracy"].get<double>(), 0.85) << record["metrics"];
@@ -237,14 +234,10 @@ TEST(Core, FamilyFittedDirectlyWithDataSizedBuffers) {
                            return std::make_shared<KernelSmootherImpl>(shape);
                          }});
   test::TempDir dir;
-  auto e = parse_experiment({{"name", "direct"},
-                             {"tasks", {"smooth2d"}},
-                             {"model", {{{"family", "kernel-smoother-toy"}}}}},
-                            "test", nullptr);
-  e.output = dir.file("results");
-  RunOptions o;
-  o.progress = false;
-  run_experiment(e, o);
+  const auto e = test::run_quietly({{"name", "direct"},
+                                    {"tasks", {"smooth2d"}},
+                                    {"model", {{{"family", "kernel-smoother-toy"}}}}},
+                                   dir.file("results"));
   const auto run = run_directory(e, "smooth2d", "kernel-smoother-toy", 0);
   const auto record = nlohmann::json::parse(read_all(run + "/result.json"));
   EXPECT_EQ(record["stop_reason"], "fitted by the model's own method");
@@ -259,6 +252,53 @@ TEST(Core, FamilyFittedDirectlyWithDataSizedBuffers) {
   EXPECT_DOUBLE_EQ(metrics["test"]["mse"].get<double>(),
                    record["metrics"]["test"]["mse"].get<double>());
   write_report(dir.file("results"), dir.file("report"));  // no learning curve: no figure, no crash
+}
+
+// A family that records what its data-dependent initialisation saw.
+class InitRecorderImpl : public ModelImpl {
+ public:
+  explicit InitRecorderImpl(const ModelShape& shape)
+      : linear_(register_module("linear", torch::nn::Linear(shape.inputs(), shape.outputs))) {}
+  Moments forward(const Moments& in) override { return {linear_->forward(in.mean), {}}; }
+  void initialise(const torch::Tensor& x, const torch::Tensor& y) override {
+    seen_x = x.clone();
+    seen_y = y.clone();
+  }
+  torch::Tensor seen_x, seen_y;
+
+ private:
+  torch::nn::Linear linear_;
+};
+
+TEST(Core, InitialisationSeesStandardisedDataAndGradientsAreInRawUnits) {
+  register_model_family({"init-recorder-toy",
+                         "records initialise()",
+                         false,
+                         {},
+                         [](const nlohmann::json&, const ModelShape& shape) -> ModelPtr {
+                           return std::make_shared<InitRecorderImpl>(shape);
+                         }});
+  auto x = torch::rand({50, 2}, torch::kFloat64) * 100 + 1000;  // far from 0, wide
+  auto y = x.select(1, 0).unsqueeze(1) * 3 - 7;
+  const Dataset data{x, y, {"a", "b"}, {"y"}};
+  FitRequest r;
+  r.model = resolve_model("init-recorder-toy", {});
+  r.training.progress = false;
+  auto m = prepare_model(data, r);
+  const auto& body = dynamic_cast<InitRecorderImpl&>(m.network->body());
+  EXPECT_LT(body.seen_x.mean(0).abs().max().item<double>(), 1e-5);
+  EXPECT_NEAR(body.seen_x.std(0)[0].item<double>(), 1.0, 1e-5);
+  EXPECT_NEAR(body.seen_y.std().item<double>(), 1.0, 1e-5);
+
+  // d prediction / d raw input by autograd equals the finite difference of predict().
+  const auto x0 = x.slice(0, 0, 3).clone().requires_grad_();
+  m.network->predict(x0).mean.sum().backward();
+  const double h = 1e-2;
+  auto shifted = x.slice(0, 0, 3).clone();
+  shifted.select(1, 1) += h;
+  const auto fd = (m.predict(shifted).mean - m.predict(x.slice(0, 0, 3)).mean) / h;
+  EXPECT_TRUE(torch::allclose(x0.grad().select(1, 1).unsqueeze(1), fd, 1e-3, 1e-6))
+      << x0.grad() << fd;
 }
 
 TEST(Core, FrozenGroupsAndGroupLearningRates) {

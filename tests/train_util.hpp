@@ -1,10 +1,12 @@
 // Training helpers shared by the tests: a regression Network around a
-// registry model (identity scaling, so raw = standardised units) and a call
-// of the one trainer with the objective named by the options.
+// registry model (identity scaling, so raw = standardised units), a call of
+// the one trainer with the objective named by the options, and a quiet run
+// of an experiment.
 #pragma once
 
 #include <string>
 
+#include "experiment/runner.hpp"
 #include "nn/registry.hpp"
 #include "train/trainer.hpp"
 
@@ -24,6 +26,18 @@ inline TrainResult train(Network& net, const torch::Tensor& x, const torch::Tens
                          const std::string& label = "train", const TrainHooks& hooks = {}) {
   const auto objective = make_objective(o.loss, "regression");
   return train_network(net, *objective, {x, y}, {xv, yv}, o, label, hooks);
+}
+
+// Parses an experiment document, points it at `output` and runs it quietly.
+inline Experiment run_quietly(const nlohmann::json& doc, const std::string& output,
+                              RunSummary* summary = nullptr) {
+  auto e = parse_experiment(doc, "test", nullptr);
+  e.output = output;
+  RunOptions o;
+  o.progress = false;
+  const auto s = run_experiment(e, o);
+  if (summary) *summary = s;
+  return e;
 }
 
 }  // namespace gsnn::test

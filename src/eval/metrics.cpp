@@ -1,6 +1,8 @@
 // evaluate_prediction and measure_smoothness.
 #include "eval/metrics.hpp"
 
+#include "core/registry.hpp"
+
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -8,39 +10,30 @@
 namespace gsnn {
 namespace {
 
-std::vector<MetricInfo>& registry() {
-  static std::vector<MetricInfo> r = {
-      {"mse", "MSE", Better::Lower, NAN, Shown::EverySet},
-      {"rmse", "RMSE", Better::Lower, NAN, Shown::Never},
-      {"relative_l2", "rel. L2", Better::Lower},
-      {"max_error", "max err", Better::Lower},
-      {"nll", "NLL", Better::Lower},
-      {"mean_std", "mean std", Better::None, NAN, Shown::EverySet},
-      {"coverage50", "50% cover", Better::Nominal, 0.5, Shown::Never},
-      {"coverage90", "90% cover", Better::Nominal, 0.9, Shown::Never},
-      {"coverage95", "95% cover", Better::Nominal, 0.95},
-      {"calibration_error", "calib. err", Better::Lower},
-      {"accuracy", "accuracy", Better::Higher, NAN, Shown::EverySet},
-      {"cross_entropy", "cross-entropy", Better::Lower},
-  };
+Registry<MetricInfo>& registry() {
+  static Registry<MetricInfo> r{"metric",
+                                {
+                                    {"mse", "MSE", Better::Lower, NAN, Shown::EverySet},
+                                    {"rmse", "RMSE", Better::Lower, NAN, Shown::Never},
+                                    {"relative_l2", "rel. L2", Better::Lower},
+                                    {"max_error", "max err", Better::Lower},
+                                    {"nll", "NLL", Better::Lower},
+                                    {"mean_std", "mean std", Better::None, NAN, Shown::EverySet},
+                                    {"coverage50", "50% cover", Better::Nominal, 0.5, Shown::Never},
+                                    {"coverage90", "90% cover", Better::Nominal, 0.9, Shown::Never},
+                                    {"coverage95", "95% cover", Better::Nominal, 0.95},
+                                    {"calibration_error", "calib. err", Better::Lower},
+                                    {"accuracy", "accuracy", Better::Higher, NAN, Shown::EverySet},
+                                    {"cross_entropy", "cross-entropy", Better::Lower},
+                                }};
   return r;
 }
 
 }  // namespace
 
-const std::vector<MetricInfo>& metric_infos() { return registry(); }
-
-void register_metric(MetricInfo info) {
-  if (find_metric(info.name))
-    throw std::invalid_argument("metric '" + info.name + "' is registered already");
-  registry().push_back(std::move(info));
-}
-
-const MetricInfo* find_metric(const std::string& name) {
-  for (const auto& m : registry())
-    if (m.name == name) return &m;
-  return nullptr;
-}
+const std::vector<MetricInfo>& metric_infos() { return registry().all(); }
+void register_metric(MetricInfo info) { registry().add(std::move(info)); }
+const MetricInfo* find_metric(const std::string& name) { return registry().find_or_null(name); }
 
 nlohmann::json classification_metrics(const torch::Tensor& logits, const torch::Tensor& target) {
   torch::NoGradGuard guard;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/registry.hpp"
 #include "nn/gsnn_model.hpp"
 #include "nn/mlp.hpp"
 
@@ -90,21 +91,16 @@ std::string type_name(const nlohmann::json& v) {
   return "a " + std::string(v.type_name());
 }
 
-std::vector<ModelFamily>& family_registry() {
-  static std::vector<ModelFamily> families = {gsnn_family(), mlp_family()};
+Registry<ModelFamily>& family_registry() {
+  static Registry<ModelFamily> families{"model family", {gsnn_family(), mlp_family()}};
   return families;
 }
 
 }  // namespace
 
-const std::vector<ModelFamily>& model_families() { return family_registry(); }
+const std::vector<ModelFamily>& model_families() { return family_registry().all(); }
 
-void register_model_family(ModelFamily family) {
-  for (const auto& f : family_registry())
-    if (f.name == family.name)
-      throw std::invalid_argument("model family '" + family.name + "' is registered already");
-  family_registry().push_back(std::move(family));
-}
+void register_model_family(ModelFamily family) { family_registry().add(std::move(family)); }
 
 const std::vector<ModelAlias>& model_aliases() {
   static const std::vector<ModelAlias> aliases = {
@@ -117,11 +113,8 @@ const std::vector<ModelAlias>& model_aliases() {
 }
 
 const ModelFamily& find_family(const std::string& name) {
-  std::vector<std::string> known;
-  for (const auto& f : model_families()) {
-    if (f.name == name) return f;
-    known.push_back(f.name);
-  }
+  if (const auto* f = family_registry().find_or_null(name)) return *f;
+  auto known = family_registry().names();  // families, then aliases
   for (const auto& a : model_aliases()) known.push_back(a.name);
   throw std::invalid_argument(
       fmt::format("unknown model '{}' (known: {})", name, fmt::join(known, ", ")));

@@ -171,6 +171,19 @@ void check_record(const nlohmann::json& j, const std::string& path) {
       fail("domain", "a list of [low, high] pairs");
 }
 
+// A line of the mean over seeds at each step; `positive` turns false at a
+// value <= 0 (no log scale then).
+Series mean_series(const std::string& title, const std::map<int64_t, std::vector<double>>& at,
+                   bool& positive) {
+  Series s{title, {}, {}, {}, {}, "lines"};
+  for (const auto& [step, v] : at) {
+    s.x.push_back(step);
+    s.y.push_back(stat(v).mean);
+    positive = positive && s.y.back() > 0;
+  }
+  return s;
+}
+
 // Base label of a swept model: "gsnn[depth=2]" -> "gsnn".
 std::string base_label(const std::string& label) { return label.substr(0, label.find('[')); }
 
@@ -287,12 +300,7 @@ class TaskReport {
           at[p.at("step")].push_back(has_val ? p.at("validation_loss").get<double>()
                                              : p.at("train_loss").get<double>());
         }
-      Series s{label, {}, {}, {}, {}, "lines"};
-      for (const auto& [step, v] : at) {
-        s.x.push_back(step);
-        s.y.push_back(stat(v).mean);
-        positive = positive && s.y.back() > 0;
-      }
+      auto s = mean_series(label, at, positive);
       if (!s.x.empty()) spec.series.push_back(s);  // a model fitted directly has no curve
     }
     if (spec.series.empty()) return {};
@@ -325,15 +333,8 @@ class TaskReport {
             if (value.is_number()) at[part][p.at("step")].push_back(value.get<double>());
         }
       if (at.size() < 2) continue;
-      for (const auto& [part, steps] : at) {
-        Series s{label + ": " + part, {}, {}, {}, {}, "lines"};
-        for (const auto& [step, v] : steps) {
-          s.x.push_back(step);
-          s.y.push_back(stat(v).mean);
-          positive = positive && s.y.back() > 0;
-        }
-        spec.series.push_back(s);
-      }
+      for (const auto& [part, steps] : at)
+        spec.series.push_back(mean_series(label + ": " + part, steps, positive));
     }
     if (spec.series.empty()) return {};
     spec.log_y = positive;

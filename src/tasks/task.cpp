@@ -1,6 +1,7 @@
 // The registry of built-in tasks and their generators.
 #include "tasks/task.hpp"
 
+#include "core/registry.hpp"
 #include "data/csv.hpp"
 #include "io/files.hpp"
 
@@ -105,40 +106,27 @@ Task csv_task(const std::string& name, const std::string& path,
 }
 
 namespace {
-std::vector<Task>& registry() {
-  static std::vector<Task> tasks = {
-      {"smooth2d",
-       "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points",
-       "mse",
-       smooth2d,
-       {{"builtin", "smooth2d"}}},
-      {"noisy-sine",
-       "sin(x) + N(0, 0.5^2) on [-2pi, 2pi], 200 points; extrapolate to 3pi",
-       "nll",
-       noisy_sine,
-       {{"builtin", "noisy-sine"}}},
-  };
+Registry<Task>& registry() {
+  static Registry<Task> tasks{
+      "task",
+      {
+          {"smooth2d",
+           "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points",
+           "mse",
+           smooth2d,
+           {{"builtin", "smooth2d"}}},
+          {"noisy-sine",
+           "sin(x) + N(0, 0.5^2) on [-2pi, 2pi], 200 points; extrapolate to 3pi",
+           "nll",
+           noisy_sine,
+           {{"builtin", "noisy-sine"}}},
+      }};
   return tasks;
 }
 }  // namespace
 
-const std::vector<Task>& all_tasks() { return registry(); }
-
-void register_task(Task task) {
-  for (const auto& t : registry())
-    if (t.name == task.name)
-      throw std::invalid_argument("task '" + task.name + "' is registered already");
-  registry().push_back(std::move(task));
-}
-
-const Task& find_task(const std::string& name) {
-  std::vector<std::string> known;
-  for (const auto& t : registry()) {
-    if (t.name == name) return t;
-    known.push_back(t.name);
-  }
-  throw std::invalid_argument(
-      fmt::format("unknown task '{}' (known: {})", name, fmt::join(known, ", ")));
-}
+const std::vector<Task>& all_tasks() { return registry().all(); }
+void register_task(Task task) { registry().add(std::move(task)); }
+const Task& find_task(const std::string& name) { return registry().find(name); }
 
 }  // namespace gsnn

@@ -1,6 +1,8 @@
 // The objective registry and the built-in objectives.
 #include "train/objective.hpp"
 
+#include "core/registry.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -56,21 +58,23 @@ std::function<std::shared_ptr<const Objective>()> maker() {
   return [] { return std::make_shared<const T>(); };
 }
 
-std::vector<ObjectiveInfo>& registry() {
-  static std::vector<ObjectiveInfo> r = {
-      {"mse",
-       "mean squared error of the mean (noise then set by moment matching)",
-       {"regression"},
-       maker<MseObjective>()},
-      {"nll",
-       "Gaussian negative log-likelihood of N(mean, var + noise^2)",
-       {"regression"},
-       maker<NllObjective>()},
-      {"cross_entropy",
-       "softmax cross-entropy of the class logits",
-       {"classification"},
-       maker<CrossEntropyObjective>()},
-  };
+Registry<ObjectiveInfo>& registry() {
+  static Registry<ObjectiveInfo> r{
+      "loss",
+      {
+          {"mse",
+           "mean squared error of the mean (noise then set by moment matching)",
+           {"regression"},
+           maker<MseObjective>()},
+          {"nll",
+           "Gaussian negative log-likelihood of N(mean, var + noise^2)",
+           {"regression"},
+           maker<NllObjective>()},
+          {"cross_entropy",
+           "softmax cross-entropy of the class logits",
+           {"classification"},
+           maker<CrossEntropyObjective>()},
+      }};
   return r;
 }
 
@@ -78,24 +82,9 @@ std::vector<ObjectiveInfo>& registry() {
 
 void Objective::finish(Network&, const Batch&) const {}
 
-const std::vector<ObjectiveInfo>& objectives() { return registry(); }
-
-void register_objective(ObjectiveInfo info) {
-  for (const auto& o : registry())
-    if (o.name == info.name)
-      throw std::invalid_argument("objective '" + info.name + "' is registered already");
-  registry().push_back(std::move(info));
-}
-
-const ObjectiveInfo& find_objective(const std::string& name) {
-  std::vector<std::string> known;
-  for (const auto& o : registry()) {
-    if (o.name == name) return o;
-    known.push_back(o.name);
-  }
-  throw std::invalid_argument(
-      fmt::format("unknown loss '{}' (known: {})", name, fmt::join(known, ", ")));
-}
+const std::vector<ObjectiveInfo>& objectives() { return registry().all(); }
+void register_objective(ObjectiveInfo info) { registry().add(std::move(info)); }
+const ObjectiveInfo& find_objective(const std::string& name) { return registry().find(name); }
 
 std::shared_ptr<const Objective> make_objective(const std::string& name, const std::string& kind) {
   const auto& info = find_objective(name);

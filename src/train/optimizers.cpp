@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <type_traits>
 
+#include "core/registry.hpp"
 #include "train/trainer.hpp"
 
 namespace gsnn {
@@ -111,41 +112,35 @@ std::vector<OptimizerInfo> make_optimizers() {
       lbfgs};
 }
 
-template <class Info>
-const Info& find_in(const std::vector<Info>& list, const std::string& name, const char* what) {
-  std::vector<std::string> known;
-  for (const auto& i : list) {
-    if (i.name == name) return i;
-    known.push_back(i.name);
-  }
-  throw std::invalid_argument(
-      fmt::format("unknown {} '{}' (known: {})", what, name, fmt::join(known, ", ")));
+}  // namespace
+
+namespace {
+
+const Registry<OptimizerInfo>& optimizer_registry() {
+  static const Registry<OptimizerInfo> r{"optimizer", make_optimizers()};
+  return r;
+}
+
+const Registry<ScheduleInfo>& schedule_registry() {
+  static const Registry<ScheduleInfo> r{
+      "lr schedule",
+      {{"constant", "lr throughout", [](double, double) { return 1.0; }},
+       {"cosine", "cosine from lr to lr * lr_final_ratio",
+        [](double t, double r) { return r + (1 - r) * 0.5 * (1 + std::cos(M_PI * t)); }},
+       {"exponential", "geometric from lr to lr * lr_final_ratio",
+        [](double t, double r) { return std::pow(r, t); }}}};
+  return r;
 }
 
 }  // namespace
 
-const std::vector<OptimizerInfo>& optimizers() {
-  static const auto list = make_optimizers();
-  return list;
-}
-
+const std::vector<OptimizerInfo>& optimizers() { return optimizer_registry().all(); }
 const OptimizerInfo& find_optimizer(const std::string& name) {
-  return find_in(optimizers(), name, "optimizer");
+  return optimizer_registry().find(name);
 }
-
-const std::vector<ScheduleInfo>& schedules() {
-  static const std::vector<ScheduleInfo> list = {
-      {"constant", "lr throughout", [](double, double) { return 1.0; }},
-      {"cosine", "cosine from lr to lr * lr_final_ratio",
-       [](double t, double r) { return r + (1 - r) * 0.5 * (1 + std::cos(M_PI * t)); }},
-      {"exponential", "geometric from lr to lr * lr_final_ratio",
-       [](double t, double r) { return std::pow(r, t); }},
-  };
-  return list;
-}
-
+const std::vector<ScheduleInfo>& schedules() { return schedule_registry().all(); }
 const ScheduleInfo& find_schedule(const std::string& name) {
-  return find_in(schedules(), name, "lr schedule");
+  return schedule_registry().find(name);
 }
 
 int64_t lbfgs_iterations(torch::optim::Optimizer& opt) {
