@@ -209,5 +209,64 @@ for _ in $(seq 100); do [ -e locked/.gsnn-lock ] && break; sleep 0.1; done
 bad "another gsnn process is writing there" "$gsnn" run smooth2d --models gsnn --seeds 1 --steps 10 --out locked -q
 kill "$first"; wait "$first" 2>/dev/null
 
+# ---- found by a hostile-user pass: each case once lost data, hung or misled ------
+check() {  # DESCRIPTION COMMAND...: a condition that must hold
+  local what=$1; shift
+  cases=$((cases + 1))
+  if ! "$@"; then failures=$((failures + 1)); echo "FAIL: $what"; fi
+}
+echo victim > victim.txt; ln -s victim.txt pred.csv.tmp   # a planted temporary-file symlink
+"$gsnn" predict --model model --data good.csv --out pred.csv -q
+check "a planted NAME.tmp symlink is not followed" grep -qx victim victim.txt
+check "the output is a regular file, not a symlink" test -f pred.csv -a ! -L pred.csv
+mkdir -p ow/mydata && cp good.csv ow/mydata/train.csv
+printf 'output = "."\n[[csv]]\nname = "mydata"\nfile = "mydata/train.csv"\ninputs = ["x1"]\ntargets = ["y"]\n[[model]]\nfamily = "mlp-relu"\n[training]\nsteps = 5\n' > ow/e.toml
+bad "is the data file of task 'mydata'; refusing to overwrite it" bash -c "cd ow && '$gsnn' run e.toml -q"
+check "run left its input CSV alone" cmp -s good.csv ow/mydata/train.csv
+cp -r model own
+bad "inside the model directory" "$gsnn" predict --model own --data good.csv --out own/model.json -q
+mkdir fm.new && echo thesis > fm.new/thesis.tex
+fit --data good.csv --inputs x1 --target y --out fm > /dev/null
+check "fit keeps a user's DIR.new" grep -qx thesis fm.new/thesis.tex
+fit --data good.csv --inputs x1 --target y --out fm/ > /dev/null
+check "fit --out DIR/ saves the model, with no staging left inside" bash -c "[ -f fm/model.json ] && [ \$(ls -A fm | wc -l) -eq 2 ]"
+cp -r model fifo_model; rm fifo_model/model.json; mkfifo fifo_model/model.json
+bad "not a regular file" timeout 20 "$gsnn" predict --model fifo_model --data good.csv --out p.csv -q
+echo notes > .tmp
+bad "--out is empty" "$gsnn" predict --model model --data good.csv --out "" -q
+check "an empty --out touches nothing" grep -qx notes .tmp
+printf 'x1,x2\n0x10,1\n' > hex.csv;  bad "'0x10' is not a number" "$gsnn" predict --model model --data hex.csv --out p.csv -q
+printf 'x1,x2\n1e-310,1\n' > sub.csv
+check "a subnormal number is a number" "$gsnn" predict --model model --data sub.csv --out p.csv -q
+bad "predictions are not finite" "$gsnn" predict --model model --data good.csv --out p.csv -q --input-std x1=1e200
+bad "option 'lr' must be <=" fit --data good.csv --inputs x1 --target y --out m --lr 1e39
+printf '[model]\nfamily = 5\n' > fam.toml
+bad "family must be a string" fit --data good.csv --inputs x1 --target y --out m --config fam.toml
+bad "not in range" "$gsnn" run noisy-sine --checkpoint-every 0 --out r0 -q
+bad "cannot create the directory" "$gsnn" run noisy-sine --steps 5 --out good.csv/x -q
+long=$(printf 'n%.0s' $(seq 300))
+printf 'name = "%s"\ntasks = ["smooth2d"]\n[[model]]\nfamily = "gsnn"\n' "$long" > longname.toml
+bad "1 to 100 characters" "$gsnn" run longname.toml -q
+bad "not in range" fit --data good.csv --inputs x1 --target y --out m --seed 99999999999999999999
+# A damaged checkpoint is skipped with a warning, and the run completes.
+"$gsnn" run noisy-sine --models gsnn --seeds 1 --steps 3000 --checkpoint-every 100 --out kd -q > /dev/null 2>&1 &
+pid=$!
+state=kd/noisy-sine/gsnn/seed-0/checkpoint/state.json
+for _ in $(seq 300); do [ -f "$state" ] && break; sleep 0.1; done
+kill -9 "$pid"; wait "$pid" 2>/dev/null
+/usr/bin/python3 -c "import json,sys; d=json.load(open(sys.argv[1])); d['step']=-100000000; json.dump(d, open(sys.argv[1],'w'))" "$state"
+timeout 120 "$gsnn" run noisy-sine --models gsnn --seeds 1 --steps 3000 --checkpoint-every 100 --out kd -q > kd.txt 2>&1
+check "a damaged checkpoint is skipped and the run completes" bash -c "grep -q 'ignoring damaged checkpoint' kd.txt && [ -f kd/noisy-sine/gsnn/seed-0/result.json ]"
+# Reports: runs of one label with different configurations are not averaged; figure names never collide.
+"$gsnn" demo --steps 5 -q --out dd --tasks noisy-sine --models mlp-relu > /dev/null
+"$gsnn" demo --steps 5 -q --out dd --tasks noisy-sine --models mlp-relu --width 8 --seed 1 > /dev/null
+"$gsnn" report dd -o dd-report > /dev/null
+check "different configurations are separate rows" grep -q "configuration 2 of 2" dd-report/index.html
+printf 'name = "x y"\ntasks = ["noisy-sine"]\n[training]\nsteps = 5\n[[model]]\nfamily = "mlp-relu"\n' > xy1.toml
+printf 'name = "x_y"\ntasks = ["noisy-sine"]\n[training]\nsteps = 5\n[[model]]\nfamily = "mlp-relu"\n' > xy2.toml
+"$gsnn" run xy1.toml --out xy/a -q > /dev/null; "$gsnn" run xy2.toml --out xy/b -q > /dev/null
+figures=$("$gsnn" report xy -o xy-report | sed -n 's/.*, \([0-9]*\) figures.*/\1/p')
+check "every figure has its own file" [ "$(ls xy-report/*.png | wc -l)" -eq "$figures" ]
+
 echo "bad-input suite: $cases cases, $failures failures"
 [ "$failures" -eq 0 ]

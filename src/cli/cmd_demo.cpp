@@ -89,12 +89,11 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--width", args->width, "hidden units per layer of every model")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  // Seeds are unsigned: the check refuses "-1" before it could wrap to 2^64 - 1.
   cmd->add_option("--seed", args->seed, "training seed")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(seed_range());
   cmd->add_option("--data-seed", args->data_seed, "seed of the generated data")
-      ->check(CLI::NonNegativeNumber)
+      ->check(seed_range())
       ->capture_default_str();
   cmd->add_option("--tasks", args->tasks, "tasks to run")->delimiter(',')->capture_default_str();
   cmd->add_option("--models", args->models, "models to compare")

@@ -44,6 +44,8 @@ void run_fit(const FitArgs& a) {
 
   nlohmann::json model_options = config.value("model", nlohmann::json::object());
   std::string model_name = a.model;
+  if (model_options.contains("family") && !model_options["family"].is_string())
+    throw std::invalid_argument(a.config + ": [model] family must be a string");
   if (model_name.empty()) model_name = model_options.value("family", "gsnn");
   model_options.erase("family");
   for (const auto& text : a.model_options) {
@@ -121,7 +123,7 @@ void add_fit_command(CLI::App& app) {
       ->check(CLI::ExistingFile);
   cmd->add_option("--steps", args->steps, "optimiser steps (default 2000)");
   cmd->add_option("--seed", args->seed, "random seed for initialisation and batches (default 0)")
-      ->check(CLI::NonNegativeNumber);  // refuses "-1" before it could wrap to 2^64 - 1
+      ->check(seed_range());
   cmd->add_option("--lr", args->lr, "initial learning rate (default 0.01)");
   cmd->add_option("--loss", args->loss, "mse (mean only) or nll (Gaussian likelihood)");
   cmd->add_option("--optimizer", args->optimizer, "adam, adamw or lbfgs");

@@ -8,6 +8,7 @@
 #include "cli/common.hpp"
 #include "data/csv.hpp"
 #include "io/config.hpp"
+#include "io/files.hpp"
 #include "io/model_file.hpp"
 
 namespace gsnn::cli {
@@ -26,11 +27,15 @@ std::vector<double> column(const torch::Tensor& t, int64_t c) {
 
 void run_predict(const PredictArgs& a) {
   a.runtime.apply();
-  std::error_code ec;
-  if (std::filesystem::equivalent(a.out, a.data, ec))
+  if (a.out.empty()) throw std::invalid_argument("--out is empty");
+  if (same_file(a.out, a.data))
     throw std::invalid_argument("--out " + a.out +
                                 " is the input file --data: refusing to overwrite it");
   auto model = load_model(a.model);
+  const auto out_dir = std::filesystem::path(a.out).parent_path();
+  if (same_file(out_dir.empty() ? "." : out_dir.string(), a.model))
+    throw std::invalid_argument("--out " + a.out +
+                                " is inside the model directory: refusing to write there");
   model.network->to(torch::Device(a.runtime.device));  // --device is honoured, not ignored
   if (model.network->shape().input_shape.size() != 1)
     throw std::invalid_argument(a.model + ": a model of " +
@@ -52,6 +57,11 @@ void run_predict(const PredictArgs& a) {
     }
   }
   const auto out = model.predict(points.x, input_var);
+  if (!torch::isfinite(out.mean).all().item<bool>() || !torch::isfinite(out.var).all().item<bool>())
+    throw std::runtime_error(
+        "predictions are not finite (inputs far outside the training data, or an --input-std too "
+        "large for the model's dtype); nothing written to " +
+        a.out);
   std::vector<std::string> header = model.inputs;
   std::vector<std::vector<double>> columns;
   for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));

@@ -74,13 +74,13 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--target-params", args->target_params,
                   "short form: size every model's width to this parameter count (within 5%)");
   cmd->add_option("--data-seed", args->data_seed, "short form: seed of the task's data")
-      ->check(CLI::NonNegativeNumber)
+      ->check(seed_range())
       ->capture_default_str();
   cmd->add_option("--out", args->out, "results directory (default results/NAME)");
   cmd->add_option("--checkpoint-every", args->checkpoint_every,
                   "steps between checkpoints of a running model")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
   args->runtime.add_to(*cmd);
   cmd->callback([args] { run_run(*args); });
 }

@@ -25,6 +25,8 @@ void RuntimeFlags::apply() const {
   init_runtime({threads, true});
 }
 
+CLI::Validator seed_range() { return CLI::Range(0.0, 18446744073709551615.0); }
+
 std::string format_number(double value) {
   if (std::isnan(value)) return "-";
   if (value != 0 && (std::abs(value) < 1e-3 || std::abs(value) >= 1e5))

@@ -18,6 +18,10 @@ struct RuntimeFlags {
   void apply() const;  // init_runtime with these settings
 };
 
+// Seeds are unsigned 64-bit: refuses "-1" and values past 2^64 - 1 before
+// CLI11 could wrap or clamp them.
+CLI::Validator seed_range();
+
 // Prints a fixed-width table to stdout.
 void print_table(const std::vector<std::string>& header,
                  const std::vector<std::vector<std::string>>& rows);

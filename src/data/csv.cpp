@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -28,9 +27,9 @@ std::string trim(const std::string& s) {
 // A cell as shown in a message: control characters (a NUL, say) as \xNN.
 std::string printable(const std::string& s) {
   std::string out;
-  for (unsigned char c : s)
+  for (unsigned char c : s.substr(0, 60))
     out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, c);
-  return out;
+  return s.size() > 60 ? out + "..." : out;
 }
 
 std::vector<std::string> split_line(const std::string& line) {
@@ -93,12 +92,13 @@ CsvTable read_csv(std::istream& in, const std::string& path) {
     for (size_t c = 0; c < cells.size(); ++c) {
       const auto& text = cells[c];
       char* end = nullptr;
-      errno = 0;
       const double value = text.empty() ? NAN : std::strtod(text.c_str(), &end);
-      if (text.empty() || end != text.c_str() + text.size())  // also a NUL inside the cell
+      // Decimal numbers only: strtod would also read hexadecimal ("0x10" = 16).
+      const bool hex = text.find_first_of("xX") != std::string::npos;
+      if (text.empty() || hex || end != text.c_str() + text.size())  // also a NUL in the cell
         throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not a number", path,
                                              line_no, table.header[c], printable(text)));
-      if (!std::isfinite(value) || errno == ERANGE)
+      if (!std::isfinite(value))  // nan, inf, overflow; subnormals (1e-310) are numbers
         throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not finite", path,
                                              line_no, table.header[c], printable(text)));
       row[c] = value;
@@ -147,7 +147,7 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
 
 void write_csv(const std::string& path, const std::vector<std::string>& header,
                const std::vector<std::vector<double>>& columns) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_beside(path);
   {
     std::ofstream out(tmp);
     if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));

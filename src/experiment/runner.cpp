@@ -8,6 +8,7 @@
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -25,12 +26,13 @@ namespace fs = std::filesystem;
 namespace {
 
 nlohmann::json read_json(const fs::path& path) {
-  std::ifstream in(path);
-  if (!in) return nullptr;
+  if (!fs::exists(fs::symlink_status(path))) return nullptr;
+  // Not a regular file, too large, damaged: reported, treated as absent, rewritten.
   try {
-    return nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception&) {
-    return nullptr;  // a damaged file is treated as absent and rewritten
+    return nlohmann::json::parse(read_text_file(path.string(), kMaxJsonBytes));
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "warning: ignoring {}: {}\n", path.string(), e.what());
+    return nullptr;
   }
 }
 
@@ -123,27 +125,53 @@ void save_checkpoint(const fs::path& dir, const TrainedModel& model, const Train
 }
 
 // Reads one checkpoint directory; false if it is absent or for another configuration.
+// Reads one checkpoint directory; false if it is absent or for another
+// configuration. Every field is checked against the run and the model: a
+// checkpoint is data from disk, and a bad one must be skipped, not trusted.
 bool read_checkpoint(const fs::path& d, const nlohmann::json& config, TrainedModel& model,
                      TrainState& s) {
   const auto state = read_json(d / "state.json");
   if (state.is_null() || state.value("config", nlohmann::json()) != config) return false;
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error(fmt::format("{}: {}", (d / "state.json").string(), what));
+  };
+  auto integer = [&](const char* key, int64_t lo, int64_t hi) {
+    const auto& v = state.at(key);
+    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      fail(fmt::format("'{}' must be an integer in [{}, {}]", key, lo, hi));
+    return v.get<int64_t>();
+  };
+  const int64_t steps = config.at("training").at("steps");
   model = load_model((d / "model").string());
+  const auto params = model.network->parameters();
+  const auto all = params.size() + model.network->buffers().size();
   const auto t = read_safetensors((d / "state.safetensors").string());
-  s.step = state.at("step");
+  s.step = integer("step", 1, steps - 1);
   s.curve = curve_from_json(state.at("curve"));
   s.best_validation = number_or(state.at("best_validation"), INFINITY);
-  s.best_step = state.at("best_step");
-  s.checks_without_improvement = state.at("checks_without_improvement");
-  s.seconds = state.at("seconds");
-  for (size_t i = 0; i < state.at("kept").get<size_t>(); ++i)
+  s.best_step = integer("best_step", 0, s.step);
+  s.checks_without_improvement = integer("checks_without_improvement", 0, s.step);
+  s.seconds = number_or(state.at("seconds"), 0);
+  if (integer("kept", 0, static_cast<int64_t>(all)) != static_cast<int64_t>(all))
+    fail("'kept' does not match the model");
+  auto expected = params;
+  for (const auto& b : model.network->buffers()) expected.push_back(b);
+  for (size_t i = 0; i < all; ++i) {
     s.kept.push_back(t.tensors.at(fmt::format("kept.{}", i)));
+    if (s.kept.back().sizes() != expected[i].sizes()) fail("kept weights do not match the model");
+  }
   s.adam_steps = state.at("adam_steps").get<std::vector<int64_t>>();
+  if (s.adam_steps.size() != params.size()) fail("'adam_steps' does not match the model");
   for (size_t i = 0; i < s.adam_steps.size(); ++i) {
+    if (s.adam_steps[i] < 0 || s.adam_steps[i] > s.step) fail("'adam_steps' out of range");
     s.exp_avg.push_back(t.tensors.at(fmt::format("exp_avg.{}", i)));
     s.exp_avg_sq.push_back(t.tensors.at(fmt::format("exp_avg_sq.{}", i)));
+    if (s.exp_avg.back().sizes() != params[i].sizes() ||
+        s.exp_avg_sq.back().sizes() != params[i].sizes())
+      fail("optimiser moments do not match the model");
   }
   if (t.tensors.count("batch_order")) s.batch_order = t.tensors.at("batch_order");
-  s.batch_cursor = state.at("batch_cursor");
+  s.batch_cursor = integer("batch_cursor", 0, std::numeric_limits<int32_t>::max());
   s.rng_state = t.tensors.at("rng_state").to(torch::kUInt8);
   return true;
 }
@@ -194,6 +222,14 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
     const auto task_dir = fs::path(e.output) / file_safe(task.name);
     fs::create_directories(task_dir);
     if (data.train.x.dim() == 2) {  // tables only; images and sequences are not written
+      for (const char* name : {"train.csv", "test.csv"})
+        for (const auto& t : e.tasks)  // never over an input of the experiment
+          if (t.definition.contains("csv") &&
+              same_file((task_dir / name).string(), t.definition["csv"].get<std::string>()))
+            throw std::runtime_error(fmt::format(
+                "{}: is the data file of task '{}'; refusing to overwrite it (use another "
+                "output directory)",
+                (task_dir / name).string(), t.name));
       write_dataset_csv((task_dir / "train.csv").string(), data.train);
       write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
     }

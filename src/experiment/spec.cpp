@@ -78,11 +78,11 @@ std::string checked_name(const Locator& at, const std::string& key, const nlohma
   const auto name = value.get<std::string>();
   const bool control = std::any_of(name.begin(), name.end(),
                                    [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-  if (name.empty() || name == "." || name == ".." || control ||
+  if (name.empty() || name == "." || name == ".." || control || name.size() > kMaxNameLength ||
       name.find_first_of("/\\") != std::string::npos)
-    at.fail(key, fmt::format("'{}' is not a valid name (no '/', '\\', '.' or '..', no control "
-                             "characters)",
-                             name));
+    at.fail(key, fmt::format("'{}' is not a valid name (1 to {} characters; no '/', '\\', '.' "
+                             "or '..', no control characters)",
+                             name.substr(0, kMaxNameLength), kMaxNameLength));
   return name;
 }
 
@@ -92,7 +92,11 @@ std::string checked_output(const Locator& at, const nlohmann::json& value) {
   const std::filesystem::path out = value.get<std::string>();
   bool up = false;
   for (const auto& part : out) up = up || part == "..";
-  if (out.empty() || out.is_absolute() || up)
+  const auto text = out.string();
+  const bool odd = std::any_of(text.begin(), text.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == '\\';
+  });
+  if (out.empty() || out.is_absolute() || up || odd)
     at.fail("output",
             "must be a relative path without '..' (use `gsnn run --out` for another place)");
   return out.string();
@@ -268,6 +272,9 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
           parts += (parts.empty() ? "" : ",") + k + "=" + value_text(v);
         run.label += "[" + parts + "]";
       }
+      if (run.label.size() > 2 * kMaxNameLength)
+        at.fail(prefix + ".sweep", fmt::format("the label '{}...' is longer than {} characters",
+                                               run.label.substr(0, 40), 2 * kMaxNameLength));
       if (!labels.insert(file_safe(run.label)).second)
         at.fail(prefix + ".label", "label '" + run.label + "' is used twice");
       e.models.push_back(run);

@@ -17,6 +17,8 @@ namespace gsnn {
 
 // Most runs one experiment may hold (seeds, sweep combinations, their product).
 constexpr size_t kMaxRuns = 10000;
+// Longest name (experiment, task, label) from a file: names become directory names.
+constexpr size_t kMaxNameLength = 100;
 
 struct ModelRun {
   std::string label;  // unique within the experiment, e.g. "gsnn[depth=2,tau_schedule=learned]"

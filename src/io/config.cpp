@@ -46,11 +46,7 @@ nlohmann::json convert(const toml::node& node, const std::string& path, const st
 }  // namespace
 
 nlohmann::json read_toml(const std::string& path, SourceLines* lines) {
-  check_readable_file(path, kMaxTomlBytes);
-  std::ifstream in(path, std::ios::binary);
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw std::runtime_error(path + ": read error");
-  return parse_toml(text, path, lines);
+  return parse_toml(read_text_file(path, kMaxTomlBytes), path, lines);
 }
 
 nlohmann::json parse_toml(const std::string& text, const std::string& path, SourceLines* lines) {

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <stdexcept>
 
@@ -44,12 +45,47 @@ void close_or_throw(Stream& out, const std::string& path) {
 }
 template void close_or_throw<std::ofstream>(std::ofstream&, const std::string&);
 
+bool same_file(const std::string& a, const std::string& b) {
+  std::error_code ec;
+  return fs::equivalent(a, b, ec) && !ec;
+}
+
 void check_replaceable_file(const std::string& path) {
   std::error_code ec;
   const auto status = fs::symlink_status(path, ec);
   if (!ec && fs::exists(status) && !fs::is_regular_file(status))
     throw std::runtime_error(
         fmt::format("{}: exists and is not a regular file; refusing to replace it", path));
+}
+
+std::string temporary_beside(const std::string& path) {
+  if (path.empty()) throw std::runtime_error("an output path is empty");
+  check_replaceable_file(path);
+  std::string name = path + ".tmp.XXXXXX";
+  const int fd = ::mkstemp(name.data());
+  if (fd < 0)
+    throw std::runtime_error(
+        fmt::format("{}: cannot create a file beside it: {}", path, strerror(errno)));
+  ::close(fd);
+  return name;
+}
+
+std::string temporary_directory_beside(const std::string& path) {
+  if (path.empty()) throw std::runtime_error("an output directory is empty");
+  std::string name = path + ".new.XXXXXX";
+  if (!::mkdtemp(name.data()))
+    throw std::runtime_error(
+        fmt::format("{}: cannot create a directory beside it: {}", path, strerror(errno)));
+  return name;
+}
+
+std::string read_text_file(const std::string& path, uint64_t max_bytes) {
+  check_readable_file(path, max_bytes);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error(path + ": cannot open file");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw std::runtime_error(path + ": read error");
+  return text;
 }
 
 void commit_file(const std::string& tmp, const std::string& path) {
@@ -66,8 +102,7 @@ void commit_file(const std::string& tmp, const std::string& path) {
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
-  check_replaceable_file(path);
-  const auto tmp = path + ".tmp";
+  const auto tmp = temporary_beside(path);
   std::ofstream out(tmp, std::ios::binary);
   if (!out) throw std::runtime_error(path + ": cannot write file");
   out << text;
@@ -81,10 +116,10 @@ void replace_directory(const std::string& fresh, const std::string& target) {
   } else if (::renameat2(AT_FDCWD, fresh.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) == 0) {
     fs::remove_all(fresh);  // now holds the old contents
   } else {
-    // No rename-exchange here: target -> .old, fresh -> target, drop .old.
-    // A crash in between leaves the complete directories under those names.
-    const auto old = target + ".old";
-    fs::remove_all(old);
+    // No rename-exchange here: target -> a fresh .old name, fresh -> target,
+    // drop it. A crash in between leaves the complete directories under those names.
+    const auto old = temporary_directory_beside(target + ".old");
+    fs::remove(old);
     fs::rename(target, old);
     fs::rename(fresh, target);
     fs::remove_all(old);
@@ -93,7 +128,11 @@ void replace_directory(const std::string& fresh, const std::string& target) {
 }
 
 DirectoryLock::DirectoryLock(const std::string& directory) {
-  fs::create_directories(directory);
+  std::error_code ec;
+  fs::create_directories(directory, ec);
+  if (ec || !fs::is_directory(directory))
+    throw std::runtime_error(fmt::format("{}: cannot create the directory: {}", directory,
+                                         ec ? ec.message() : "a file is in the way"));
   const auto path = (fs::path(directory) / ".gsnn-lock").string();
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, strerror(errno)));

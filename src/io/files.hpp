@@ -17,10 +17,28 @@ void write_file_atomically(const std::string& path, const std::string& text);
 template <class Stream>
 void close_or_throw(Stream& out, const std::string& path);
 
+// A new, empty temporary file beside `path` with an unpredictable name
+// (mkstemp: created exclusively, never through a planted symlink). Throws if
+// `path` is empty or exists and is not a regular file.
+std::string temporary_beside(const std::string& path);
+
+// A new, empty directory beside `path` for staging (mkdtemp).
+std::string temporary_directory_beside(const std::string& path);
+
+// The whole of a regular file of at most max_bytes (a FIFO or a directory is
+// refused, never waited on).
+std::string read_text_file(const std::string& path, uint64_t max_bytes);
+
+// Largest JSON description read (model.json, result.json, state.json).
+constexpr uint64_t kMaxJsonBytes = 256 << 20;
+
 // The last step of an atomic write: fsyncs the finished temporary file
 // `tmp`, renames it to `path` and fsyncs the directory. Throws (and removes
 // `tmp`) if `path` exists and is not a regular file.
 void commit_file(const std::string& tmp, const std::string& path);
+
+// True if both paths exist and are the same file (device and inode).
+bool same_file(const std::string& a, const std::string& b);
 
 // Throws if `path` exists and is not a regular file (writers replace files only).
 void check_replaceable_file(const std::string& path);

@@ -126,7 +126,9 @@ void save_model(const TrainedModel& model, const std::string& directory) {
           "{}: not saved: tensor '{}' holds NaN or infinity (did training diverge, or are the "
           "data values too large?)",
           directory, name));
-  const auto dir = std::filesystem::path(directory);
+  auto dir = std::filesystem::path(directory).lexically_normal();
+  if (!dir.has_filename()) dir = dir.parent_path();  // "model/" is "model"
+  if (dir.empty()) throw std::runtime_error("the model directory is empty");
   check_model_directory_replaceable(dir);
   nlohmann::json description = {
       {"format", "gsnn-model"},
@@ -147,26 +149,37 @@ void save_model(const TrainedModel& model, const std::string& directory) {
     description["noise_std"] = model.network->noise_std().item<double>();
   // The pair is written into a fresh directory that then replaces the old
   // one as a whole: a crash never leaves new weights beside an old description.
-  const auto fresh = std::filesystem::path(directory + ".new");
-  std::filesystem::remove_all(fresh);
-  std::filesystem::create_directories(fresh);
-  write_safetensors((fresh / kWeights).string(), tensors,
-                    {{"format", "gsnn-model"}, {"family", model.spec.family}});
-  // The checksum ties this description to these weights (a stray copy, a
-  // hand edit): load_model refuses a mismatch.
-  description["weights_checksum"] = file_checksum((fresh / kWeights).string());
-  write_file_atomically((fresh / kDescription).string(), description.dump(2) + "\n");
-  replace_directory(fresh.string(), dir.string());
+  // A staging name of its own (mkdtemp): nothing of the user's is deleted,
+  // and concurrent saves do not collide.
+  if (!dir.parent_path().empty()) std::filesystem::create_directories(dir.parent_path());
+  const auto fresh = std::filesystem::path(temporary_directory_beside(dir.string()));
+  try {
+    write_safetensors((fresh / kWeights).string(), tensors,
+                      {{"format", "gsnn-model"}, {"family", model.spec.family}});
+    // The checksum ties this description to these weights (a stray copy, a
+    // hand edit): load_model refuses a mismatch.
+    description["weights_checksum"] = file_checksum((fresh / kWeights).string());
+    write_file_atomically((fresh / kDescription).string(), description.dump(2) + "\n");
+    replace_directory(fresh.string(), dir.string());
+  } catch (...) {
+    std::filesystem::remove_all(fresh);
+    throw;
+  }
 }
 
 TrainedModel load_model(const std::string& directory) {
   const auto dir = std::filesystem::path(directory);
   const auto json_path = (dir / kDescription).string();
-  std::ifstream in(json_path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open model description", json_path));
+  std::string text;
+  try {
+    text = read_text_file(json_path, kMaxJsonBytes);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(
+        fmt::format("{}: cannot open model description ({})", json_path, e.what()));
+  }
   nlohmann::json d;
   try {
-    d = nlohmann::json::parse(in);
+    d = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(fmt::format("{}: not valid JSON: {}", json_path, e.what()));
   }

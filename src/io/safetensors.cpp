@@ -54,7 +54,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   }
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temporary_beside(path);
   {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));

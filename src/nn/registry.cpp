@@ -144,10 +144,11 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
             key, fmt::format("{}: option '{}' must be a table of name = number, got {}", what, key,
                              type_name(value)));
       for (const auto& [name, v] : value.items()) {
-        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < spec->min)
+        if (!v.is_number() || !std::isfinite(v.get<double>()) || v.get<double>() < spec->min ||
+            v.get<double>() > spec->max)
           throw OptionError(key + "." + name,
-                            fmt::format("{}: option '{}.{}' must be a finite number >= {}, got {}",
-                                        what, key, name, spec->min, v.dump()));
+                            fmt::format("{}: option '{}.{}' must be a number in [{}, {}], got {}",
+                                        what, key, name, spec->min, spec->max, v.dump()));
       }
       out[key] = value;
       continue;

@@ -184,18 +184,42 @@ Series mean_series(const std::string& title, const std::map<int64_t, std::vector
   return s;
 }
 
+// What a run was asked to do, without its seed: runs that share it are seeds
+// of one configuration.
+nlohmann::json config_without_seed(const nlohmann::json& record) {
+  auto config = record.value("config", nlohmann::json::object());
+  if (config.is_object() && config.contains("training") && config["training"].is_object())
+    config["training"].erase("seed");
+  return config;
+}
+
 // Base label of a swept model: "gsnn[depth=2]" -> "gsnn".
 std::string base_label(const std::string& label) { return label.substr(0, label.find('[')); }
 
 class TaskReport {
  public:
-  TaskReport(std::string key, std::vector<Run> runs, fs::path out)
-      : key_(std::move(key)), runs_(std::move(runs)), out_(std::move(out)) {
+  // `index` numbers the section: figure files are named by it, never by
+  // names from the results (which may collide after sanitising, or be long).
+  TaskReport(std::string key, std::vector<Run> runs, fs::path out, int index)
+      : key_(std::move(key)), runs_(std::move(runs)), out_(std::move(out)), index_(index) {
     columns_ = columns_of(runs_);
+    // Runs average over seeds only when they share a configuration: a label
+    // with several configurations gets one row per configuration.
+    std::map<std::string, std::vector<nlohmann::json>> configs;
+    std::vector<size_t> config_of;
     for (const auto& r : runs_) {
-      const std::string label = r.record.at("model_label");
+      auto& list = configs[r.record.at("model_label").get<std::string>()];
+      const auto config = config_without_seed(r.record);
+      auto it = std::find(list.begin(), list.end(), config);
+      config_of.push_back(it - list.begin());
+      if (it == list.end()) list.push_back(config);
+    }
+    for (size_t i = 0; i < runs_.size(); ++i) {
+      std::string label = runs_[i].record.at("model_label");
+      if (configs[label].size() > 1)
+        label += fmt::format(" (configuration {} of {})", config_of[i] + 1, configs[label].size());
       if (!by_model_.count(label)) order_.push_back(label);
-      by_model_[label].push_back(&r);
+      by_model_[label].push_back(&runs_[i]);
     }
   }
 
@@ -282,7 +306,11 @@ class TaskReport {
     return runs_.front().record.value("kind", "regression") == "regression";
   }
 
-  std::string png(const std::string& what) const { return file_safe(key_) + "_" + what + ".png"; }
+  std::string png(const std::string& what) const { return fmt::format("s{}_{}.png", index_, what); }
+  std::string model_png(const char* what, const std::string& label) const {
+    const auto at = std::find(order_.begin(), order_.end(), label) - order_.begin();
+    return png(fmt::format("{}_m{}", what, at));
+  }
 
   Figures learning_curves() const {
     PlotSpec spec;
@@ -406,13 +434,13 @@ class TaskReport {
         fit.upper.push_back(m + 2 * s);
       }
       PlotSpec spec;
-      spec.path = (out_ / png("fit_" + file_safe(label))).string();
+      spec.path = (out_ / model_png("fit", label)).string();
       spec.title = fmt::format("{}: {} (seed {})", key_, label, run->record.at("seed").dump());
       spec.xlabel = train.header[0];
       spec.ylabel = train.header[1];
       spec.series = {fit, points};
       plot_lines(spec);
-      figs.emplace_back(spec.title, png("fit_" + file_safe(label)));
+      figs.emplace_back(spec.title, model_png("fit", label));
     }
     return figs;
   }
@@ -439,9 +467,9 @@ class TaskReport {
         err.push_back(std::log10(std::abs(pred.mean[i][0].item<double>() - y[i]) + 1e-12));
       const auto title = fmt::format("{}: log10 |error| of {} (seed {})", key_, label,
                                      run->record.at("seed").dump());
-      plot_colour_map((out_ / png("error_" + file_safe(label))).string(), title, x1, x2, err,
+      plot_colour_map((out_ / model_png("error", label)).string(), title, x1, x2, err,
                       "log10 |error|");
-      figs.emplace_back(title, png("error_" + file_safe(label)));
+      figs.emplace_back(title, model_png("error", label));
     }
     return figs;
   }
@@ -480,7 +508,7 @@ class TaskReport {
         series.upper.push_back(s.mean + s.std);
       }
       PlotSpec spec;
-      spec.path = (out_ / png("sweep_" + file_safe(base))).string();
+      spec.path = (out_ / model_png("sweep", labels.front())).string();
       spec.title = fmt::format("{}: {} sweep, test MSE against {} (mean ± std over seeds)", key_,
                                base, xkey);
       spec.xlabel = xkey;
@@ -489,13 +517,14 @@ class TaskReport {
       spec.xtics = xs;
       for (const auto& name : line_order) spec.series.push_back(lines[name]);
       plot_lines(spec);
-      figs.emplace_back(spec.title, png("sweep_" + file_safe(base)));
+      figs.emplace_back(spec.title, model_png("sweep", labels.front()));
     }
     return figs;
   }
 
   std::string key_;
   std::vector<Run> runs_;
+  int index_;
   std::vector<Column> columns_;
   fs::path out_;
   std::vector<std::string> order_;
@@ -513,10 +542,9 @@ ReportSummary write_report(const std::string& results_dir, const std::string& re
   std::sort(files.begin(), files.end());
   ReportSummary summary;
   for (const auto& path : files) {
-    std::ifstream in(path);
     nlohmann::json j;
     try {
-      j = nlohmann::json::parse(in);
+      j = nlohmann::json::parse(read_text_file(path.string(), kMaxJsonBytes));
     } catch (const nlohmann::json::exception& e) {
       throw std::runtime_error(fmt::format("{}: not valid JSON: {}", path.string(), e.what()));
     }
@@ -533,7 +561,7 @@ ReportSummary write_report(const std::string& results_dir, const std::string& re
   fs::create_directories(report_dir);
   std::string body;
   for (auto& [key, runs] : groups) {
-    TaskReport task(key, runs, report_dir);
+    TaskReport task(key, runs, report_dir, summary.tasks);
     body += task.html(summary.figures);
     ++summary.tasks;
   }
