@@ -268,5 +268,10 @@ printf 'name = "x_y"\ntasks = ["noisy-sine"]\n[training]\nsteps = 5\n[[model]]\n
 figures=$("$gsnn" report xy -o xy-report | sed -n 's/.*, \([0-9]*\) figures.*/\1/p')
 check "every figure has its own file" [ "$(ls xy-report/*.png | wc -l)" -eq "$figures" ]
 
+bad "rounds to 0 rows" fit --data good.csv --inputs x1 --target y --out m --validation 0.01
+printf 'mean,x2,y\n' > named.csv; for i in $(seq 20); do echo "$i,$((i % 3)),$i" >> named.csv; done
+fit --data named.csv --inputs mean,x2 --target y --out named_model > /dev/null
+bad "would repeat an input column's name" "$gsnn" predict --model named_model --data named.csv --out p.csv -q
+
 echo "bad-input suite: $cases cases, $failures failures"
 [ "$failures" -eq 0 ]

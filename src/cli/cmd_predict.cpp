@@ -65,6 +65,7 @@ void run_predict(const PredictArgs& a) {
   std::vector<std::string> header = model.inputs;
   std::vector<std::vector<double>> columns;
   for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));
+  const auto header_inputs = header.size();
   if (model.network->regression()) {
     const bool single = model.outputs.size() == 1;
     for (size_t k = 0; k < model.outputs.size(); ++k) {
@@ -83,6 +84,11 @@ void run_predict(const PredictArgs& a) {
       columns.push_back(column(probabilities, k));
     }
   }
+  for (size_t i = header_inputs; i < header.size(); ++i)  // the output must read back
+    if (std::find(header.begin(), header.begin() + header_inputs, header[i]) !=
+        header.begin() + header_inputs)
+      throw std::invalid_argument("the output column '" + header[i] +
+                                  "' would repeat an input column's name; rename that input");
   write_csv(a.out, header, columns);
   if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", points.size(), a.out);
 }

@@ -44,6 +44,12 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
   const auto n_test = static_cast<int64_t>(std::round(n * test_fraction));
   const int64_t n_train = n - n_val - n_test;
   if (n_train < 1) throw std::invalid_argument("split: no rows left for training");
+  // A fraction asked for but rounded to no rows would silently drop that set.
+  if ((validation_fraction > 0 && n_val == 0) || (test_fraction > 0 && n_test == 0))
+    throw std::invalid_argument(fmt::format(
+        "split: a fraction of {} rows rounds to 0 rows (validation {}, test {}): use a larger "
+        "fraction or 0",
+        n, validation_fraction, test_fraction));
   auto index = torch::tensor(order, torch::kInt64);
   return {data.rows(index.slice(0, 0, n_train)),
           data.rows(index.slice(0, n_train, n_train + n_val)),
