@@ -1,6 +1,9 @@
 // CSV reading (every error names file, line and column), splits and scaling.
 #include <gtest/gtest.h>
 
+#include <istream>
+#include <streambuf>
+
 #include "data/csv.hpp"
 #include "nn/registry.hpp"
 #include "test_util.hpp"
@@ -27,6 +30,27 @@ TEST(Csv, ByteOrderMarkIsNotPartOfTheFirstName) {
   test::TempDir dir;
   const auto path = dir.write("bom.csv", "\xEF\xBB\xBFx1,y\n1,2\n");
   EXPECT_EQ(read_csv(path).header, (std::vector<std::string>{"x1", "y"}));
+}
+
+// A stream that delivers its text, then fails as a disk or network read would.
+class FailingBuffer : public std::streambuf {
+ public:
+  explicit FailingBuffer(std::string text) : text_(std::move(text)) {
+    setg(text_.data(), text_.data(), text_.data() + text_.size());
+  }
+
+ protected:
+  int_type underflow() override { throw std::ios_base::failure("read error"); }
+
+ private:
+  std::string text_;
+};
+
+TEST(Csv, ReadErrorIsNotTheEndOfTheFile) {
+  FailingBuffer buffer("x,y\n1,2\n3,4\n");  // no final newline: the error comes mid-file
+  std::istream in(&buffer);
+  const auto error = test::error_message([&] { read_csv(in, "cut.csv"); });
+  EXPECT_NE(error.find("cut.csv:3: read error"), std::string::npos) << error;
 }
 
 TEST(Csv, ErrorsNameFileLineAndColumn) {
