@@ -246,7 +246,7 @@ bad "not in range" "$gsnn" run noisy-sine --checkpoint-every 0 --out r0 -q
 bad "cannot create the directory" "$gsnn" run noisy-sine --steps 5 --out good.csv/x -q
 long=$(printf 'n%.0s' $(seq 300))
 printf 'name = "%s"\ntasks = ["smooth2d"]\n[[model]]\nfamily = "gsnn"\n' "$long" > longname.toml
-bad "1 to 100 characters" "$gsnn" run longname.toml -q
+bad "1 to 100 bytes" "$gsnn" run longname.toml -q
 bad "not in range" fit --data good.csv --inputs x1 --target y --out m --seed 99999999999999999999
 # A damaged checkpoint is skipped with a warning, and the run completes.
 "$gsnn" run noisy-sine --models gsnn --seeds 1 --steps 3000 --checkpoint-every 100 --out kd -q > /dev/null 2>&1 &
@@ -268,6 +268,38 @@ printf 'name = "x_y"\ntasks = ["noisy-sine"]\n[training]\nsteps = 5\n[[model]]\n
 figures=$("$gsnn" report xy -o xy-report | sed -n 's/.*, \([0-9]*\) figures.*/\1/p')
 check "every figure has its own file" [ "$(ls xy-report/*.png | wc -l)" -eq "$figures" ]
 
+# Second pass: report figures, lock files and checkpoints from someone else.
+"$gsnn" run noisy-sine --models mlp-relu --seeds 1 --steps 5 --out R -q > /dev/null
+mkdir -p R/report && echo precious > precious.txt
+ln -s "$work/precious.txt" R/report/s0_curves.png; ln -s "$work/precious.txt" R/report/s0_curves.0.dat
+bad "not a regular file" "$gsnn" report R -o R/report
+check "report figures never write through a planted symlink" grep -qx precious precious.txt
+mkdir lk && ln -s "$work/created_elsewhere" lk/.gsnn-lock
+bad "cannot open" "$gsnn" run noisy-sine --models mlp-relu --seeds 1 --steps 5 --out lk -q
+check "a planted lock symlink creates nothing" test ! -e created_elsewhere
+for damage in rng best step; do
+  "$gsnn" run noisy-sine --models gsnn --seeds 1 --steps 3000 --checkpoint-every 100 --out "ck$damage" -q > /dev/null 2>&1 &
+  pid=$!
+  ckpt=ck$damage/noisy-sine/gsnn/seed-0/checkpoint
+  for _ in $(seq 300); do [ -f "$ckpt/state.json" ] && break; sleep 0.1; done
+  kill -9 "$pid"; wait "$pid" 2>/dev/null
+  /usr/bin/python3 - "$ckpt" "$damage" <<'PY'
+import json, struct, sys
+ckpt, damage = sys.argv[1], sys.argv[2]
+if damage == "rng":
+    p = f"{ckpt}/state.safetensors"
+    b = bytearray(open(p, "rb").read()); n = struct.unpack("<Q", b[:8])[0]
+    o = json.loads(b[8:8 + n])["rng_state"]["data_offsets"]
+    b[8 + n + o[0]:8 + n + o[1]] = b"\xff" * (o[1] - o[0]); open(p, "wb").write(b)
+else:
+    d = json.load(open(f"{ckpt}/state.json"))
+    if damage == "best": d["best_validation"] = -1e308
+    if damage == "step": d["step"] = 2999
+    json.dump(d, open(f"{ckpt}/state.json", "w"))
+PY
+  timeout 120 "$gsnn" run noisy-sine --models gsnn --seeds 1 --steps 3000 --checkpoint-every 100 --out "ck$damage" -q > "ck$damage.txt" 2>&1
+  check "checkpoint damage ($damage) is skipped and the run completes" bash -c "grep -q 'ignoring damaged checkpoint' ck$damage.txt && [ -f ck$damage/noisy-sine/gsnn/seed-0/result.json ]"
+done
 bad "rounds to 0 rows" fit --data good.csv --inputs x1 --target y --out m --validation 0.01
 printf 'mean,x2,y\n' > named.csv; for i in $(seq 20); do echo "$i,$((i % 3)),$i" >> named.csv; done
 fit --data named.csv --inputs mean,x2 --target y --out named_model > /dev/null

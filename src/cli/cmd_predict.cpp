@@ -53,7 +53,10 @@ void run_predict(const PredictArgs& a) {
         throw std::invalid_argument("--input-std: '" + name + "' is not an input of the model");
       if (!value.is_number() || value.get<double>() < 0)
         throw std::invalid_argument("--input-std: " + name + " needs a number >= 0");
-      input_var[0][it - model.inputs.begin()] = std::pow(value.get<double>(), 2);
+      auto slot = input_var[0][it - model.inputs.begin()];
+      if (slot.item<double>() != 0)
+        throw std::invalid_argument("--input-std: '" + name + "' is given twice");
+      slot.fill_(std::pow(value.get<double>(), 2));
     }
   }
   const auto out = model.predict(points.x, input_var);

@@ -25,7 +25,7 @@ struct RunArgs {
 void run_run(const RunArgs& a) {
   a.runtime.apply();
   Experiment e;
-  const bool is_file = std::filesystem::is_regular_file(a.target);
+  const bool is_file = std::filesystem::exists(a.target);  // load_experiment checks it is a file
   if (is_file) {
     e = load_experiment(a.target);
   } else {

@@ -146,9 +146,22 @@ bool read_checkpoint(const fs::path& d, const nlohmann::json& config, TrainedMod
   const auto params = model.network->parameters();
   const auto all = params.size() + model.network->buffers().size();
   const auto t = read_safetensors((d / "state.safetensors").string());
+  const int64_t eval_every = config.at("training").at("eval_every");
   s.step = integer("step", 1, steps - 1);
   s.curve = curve_from_json(state.at("curve"));
+  // The curve is what training wrote: increasing steps, the last within one
+  // check interval of `step`, and the best validation one of its values.
+  int64_t last = 0;
+  double best = INFINITY;
+  for (const auto& p : s.curve) {
+    if (p.step <= last || p.step > s.step) fail("the curve does not match 'step'");
+    last = p.step;
+    if (std::isfinite(p.validation_loss)) best = std::min(best, p.validation_loss);
+  }
+  if (s.step - last >= eval_every) fail("the curve does not match 'step'");
   s.best_validation = number_or(state.at("best_validation"), INFINITY);
+  if (s.best_validation != best && !(std::isinf(best) && std::isinf(s.best_validation)))
+    fail("'best_validation' is not the best validation loss of the curve");
   s.best_step = integer("best_step", 0, s.step);
   s.checks_without_improvement = integer("checks_without_improvement", 0, s.step);
   s.seconds = number_or(state.at("seconds"), 0);
@@ -158,7 +171,9 @@ bool read_checkpoint(const fs::path& d, const nlohmann::json& config, TrainedMod
   for (const auto& b : model.network->buffers()) expected.push_back(b);
   for (size_t i = 0; i < all; ++i) {
     s.kept.push_back(t.tensors.at(fmt::format("kept.{}", i)));
-    if (s.kept.back().sizes() != expected[i].sizes()) fail("kept weights do not match the model");
+    if (s.kept.back().sizes() != expected[i].sizes() ||
+        !torch::isfinite(s.kept.back()).all().item<bool>())
+      fail("kept weights do not match the model");
   }
   s.adam_steps = state.at("adam_steps").get<std::vector<int64_t>>();
   if (s.adam_steps.size() != params.size()) fail("'adam_steps' does not match the model");
@@ -169,10 +184,21 @@ bool read_checkpoint(const fs::path& d, const nlohmann::json& config, TrainedMod
     if (s.exp_avg.back().sizes() != params[i].sizes() ||
         s.exp_avg_sq.back().sizes() != params[i].sizes())
       fail("optimiser moments do not match the model");
+    if (!torch::isfinite(s.exp_avg.back()).all().item<bool>() ||
+        !torch::isfinite(s.exp_avg_sq.back()).all().item<bool>() ||
+        !(s.exp_avg_sq.back() >= 0).all().item<bool>())
+      fail("optimiser moments are not finite (or a second moment is negative)");
   }
   if (t.tensors.count("batch_order")) s.batch_order = t.tensors.at("batch_order");
   s.batch_cursor = integer("batch_cursor", 0, std::numeric_limits<int32_t>::max());
-  s.rng_state = t.tensors.at("rng_state").to(torch::kUInt8);
+  s.rng_state = t.tensors.at("rng_state");
+  try {  // a state the generator rejects is a damaged checkpoint, not a fatal error
+    if (s.rng_state.scalar_type() != torch::kInt64) throw std::runtime_error("dtype");
+    s.rng_state = s.rng_state.to(torch::kUInt8);
+    at::make_generator<at::CPUGeneratorImpl>().set_state(s.rng_state);
+  } catch (const std::exception&) {
+    fail("'rng_state' is not a random-generator state");
+  }
   return true;
 }
 

@@ -78,10 +78,10 @@ std::string checked_name(const Locator& at, const std::string& key, const nlohma
   const auto name = value.get<std::string>();
   const bool control = std::any_of(name.begin(), name.end(),
                                    [](char c) { return static_cast<unsigned char>(c) < 0x20; });
-  if (name.empty() || name == "." || name == ".." || control || name.size() > kMaxNameLength ||
+  if (name.empty() || name[0] == '.' || control || name.size() > kMaxNameLength ||
       name.find_first_of("/\\") != std::string::npos)
-    at.fail(key, fmt::format("'{}' is not a valid name (1 to {} characters; no '/', '\\', '.' "
-                             "or '..', no control characters)",
+    at.fail(key, fmt::format("'{}' is not a valid name (1 to {} bytes; no '/' or '\\', no leading "
+                             "'.', no control characters)",
                              name.substr(0, kMaxNameLength), kMaxNameLength));
   return name;
 }

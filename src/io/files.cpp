@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <stdio.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -58,6 +59,19 @@ void check_replaceable_file(const std::string& path) {
         fmt::format("{}: exists and is not a regular file; refusing to replace it", path));
 }
 
+namespace {
+// mkstemp and mkdtemp create owner-only entries: give them what the user's
+// umask allows, as an ordinary file or directory would have.
+mode_t allowed_by_umask(mode_t mode) {
+  static const mode_t mask = [] {
+    const mode_t m = ::umask(0);
+    ::umask(m);
+    return m;
+  }();
+  return mode & ~mask;
+}
+}  // namespace
+
 std::string temporary_beside(const std::string& path) {
   if (path.empty()) throw std::runtime_error("an output path is empty");
   check_replaceable_file(path);
@@ -66,6 +80,7 @@ std::string temporary_beside(const std::string& path) {
   if (fd < 0)
     throw std::runtime_error(
         fmt::format("{}: cannot create a file beside it: {}", path, strerror(errno)));
+  ::fchmod(fd, allowed_by_umask(0666));
   ::close(fd);
   return name;
 }
@@ -76,6 +91,7 @@ std::string temporary_directory_beside(const std::string& path) {
   if (!::mkdtemp(name.data()))
     throw std::runtime_error(
         fmt::format("{}: cannot create a directory beside it: {}", path, strerror(errno)));
+  ::chmod(name.c_str(), allowed_by_umask(0777));
   return name;
 }
 
@@ -134,7 +150,7 @@ DirectoryLock::DirectoryLock(const std::string& directory) {
     throw std::runtime_error(fmt::format("{}: cannot create the directory: {}", directory,
                                          ec ? ec.message() : "a file is in the way"));
   const auto path = (fs::path(directory) / ".gsnn-lock").string();
-  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);  // no planted link
   if (fd_ < 0) throw std::runtime_error(fmt::format("{}: cannot open: {}", path, strerror(errno)));
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     ::close(fd_);

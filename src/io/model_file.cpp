@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -57,6 +58,9 @@ namespace {
 // A model directory may be replaced only if it holds a gsnn model and nothing else.
 void check_model_directory_replaceable(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
+  if (fs::is_symlink(dir))
+    throw std::runtime_error(
+        fmt::format("{}: is a symbolic link; refusing to replace it", dir.string()));
   if (!fs::exists(dir)) return;
   if (!fs::is_directory(dir))
     throw std::runtime_error(fmt::format("{}: exists and is not a directory", dir.string()));
@@ -74,10 +78,11 @@ constexpr int64_t kMaxInputFeatures = int64_t{1} << 26;
 constexpr size_t kMaxNames = size_t{1} << 20;
 
 std::vector<std::string> names(const nlohmann::json& d, const char* key) {
-  const auto& j = d.at(key);
-  if (!j.is_array() || j.size() > kMaxNames)
+  const auto j = d.value(key, nlohmann::json());
+  if (!j.is_array() || j.size() > kMaxNames ||
+      !std::all_of(j.begin(), j.end(), [](const auto& n) { return n.is_string(); }))
     throw std::runtime_error(
-        fmt::format("\"{}\" must be a list of at most {} names", key, kMaxNames));
+        fmt::format("\"{}\" must be a list of at most {} names (strings)", key, kMaxNames));
   return j.get<std::vector<std::string>>();
 }
 
@@ -151,7 +156,11 @@ void save_model(const TrainedModel& model, const std::string& directory) {
   // one as a whole: a crash never leaves new weights beside an old description.
   // A staging name of its own (mkdtemp): nothing of the user's is deleted,
   // and concurrent saves do not collide.
-  if (!dir.parent_path().empty()) std::filesystem::create_directories(dir.parent_path());
+  std::error_code ec;
+  if (!dir.parent_path().empty() &&
+      (std::filesystem::create_directories(dir.parent_path(), ec), ec))
+    throw std::runtime_error(fmt::format("{}: cannot create the directory: {}",
+                                         dir.parent_path().string(), ec.message()));
   const auto fresh = std::filesystem::path(temporary_directory_beside(dir.string()));
   try {
     write_safetensors((fresh / kWeights).string(), tensors,
@@ -238,7 +247,9 @@ TrainedModel load_model(const std::string& directory) {
       throw std::runtime_error("\"inputs\" must name every input feature");
     if (kind.regression && m.targets.size() != m.outputs.size())
       throw std::runtime_error("a regression model has one output per target");
-    m.spec = resolve_model(d.at("family"), d.at("options"));
+    if (!d.value("family", nlohmann::json()).is_string())
+      throw std::runtime_error("\"family\" must be a string");
+    m.spec = resolve_model(d["family"], d.value("options", nlohmann::json()));
     m.training = d.value("training", nlohmann::json::object());
     const auto dtype = d.value("dtype", "float32");
     if (dtype != "float32" && dtype != "float64")

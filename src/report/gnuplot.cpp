@@ -12,7 +12,9 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+
 #include <stdexcept>
+#include "io/files.hpp"
 
 namespace gsnn {
 namespace {
@@ -40,41 +42,62 @@ const char* kHeader =
 
 }  // namespace
 
-void run_gnuplot(const std::string& script_path) {
+void run_gnuplot(const std::string& script_path, const std::string& output) {
   // gnuplot is started directly (no shell): no character of a path or a
-  // label can become a command. Its output goes to a log file read on failure.
-  const auto log = script_path + ".log";
+  // label can become a command. Its output goes to a fresh log file read on failure.
+  const auto log = temporary_beside(script_path + ".log");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(),
-                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+                                   O_WRONLY | O_TRUNC | O_NOFOLLOW, 0);
   posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  std::string program = "gnuplot";
+  std::string program = "gnuplot", flag = "-e", set_output = "set output " + quote(output);
   std::string script = script_path;
-  char* argv[] = {program.data(), script.data(), nullptr};
+  char* argv[] = {program.data(), flag.data(), set_output.data(), script.data(), nullptr};
   pid_t pid = 0;
   const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
-  if (spawned != 0)
+  if (spawned != 0) {
+    std::remove(log.c_str());
     throw std::runtime_error(
         fmt::format("cannot start gnuplot ({}): install gnuplot-nox", std::strerror(spawned)));
+  }
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::ifstream in(log);
-    const std::string msg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto msg = read_text_file(log, 1 << 20);
+    std::remove(log.c_str());
     throw std::runtime_error(fmt::format("gnuplot failed on {}: {}", script_path, msg));
   }
   std::remove(log.c_str());
 }
 
+namespace {
+
+// Writes `script` beside `png` (as NAME.gp, kept so a figure can be restyled
+// by hand) and draws it into a fresh temporary file renamed to `png`: no
+// file of the figure is ever opened through a planted symlink.
+void draw(const std::string& png, const std::string& script) {
+  const auto script_path = base_of(png) + ".gp";
+  write_file_atomically(script_path, script);
+  const auto tmp = temporary_beside(png);
+  try {
+    run_gnuplot(script_path, tmp);
+    commit_file(tmp, png);
+  } catch (...) {
+    std::remove(tmp.c_str());
+    throw;
+  }
+}
+
+}  // namespace
+
 void plot_lines(const PlotSpec& spec) {
   const auto base = base_of(spec.path);
   std::string script = kHeader;
-  script +=
-      fmt::format("set output {}\nset title {} noenhanced\nset xlabel {}\nset ylabel {}\n",
-                  quote(spec.path), quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
+  script += fmt::format("set title {} noenhanced\nset xlabel {}\nset ylabel {}\n",
+                        quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
   if (spec.log_y) script += "set logscale y\nset format y '%.0e'\n";
   if (!spec.xtics.empty()) {
     std::string tics;
@@ -87,13 +110,14 @@ void plot_lines(const PlotSpec& spec) {
   for (size_t s = 0; s < spec.series.size(); ++s) {
     const auto& series = spec.series[s];
     const auto data = fmt::format("{}.{}.dat", base, s);
-    std::ofstream out(data);
+    std::string rows;
     const bool band = !series.lower.empty();
     for (size_t i = 0; i < series.x.size(); ++i) {
-      out << fmt::format("{:.10g} {:.10g}", series.x[i], series.y[i]);
-      if (band) out << fmt::format(" {:.10g} {:.10g}", series.lower[i], series.upper[i]);
-      out << '\n';
+      rows += fmt::format("{:.10g} {:.10g}", series.x[i], series.y[i]);
+      if (band) rows += fmt::format(" {:.10g} {:.10g}", series.lower[i], series.upper[i]);
+      rows += '\n';
     }
+    write_file_atomically(data, rows);
     // Series with their own colour ("lc ...") leave the palette to the others,
     // so a model keeps its colour across figures.
     const bool own_colour = series.style.find("lc ") != std::string::npos;
@@ -108,9 +132,7 @@ void plot_lines(const PlotSpec& spec) {
   }
   if (plots.empty()) throw std::invalid_argument("plot_lines: nothing to plot");
   script += "plot " + plots.substr(0, plots.size() - 2) + "\n";
-  const auto script_path = base + ".gp";
-  std::ofstream(script_path) << script;
-  run_gnuplot(script_path);
+  draw(spec.path, script);
 }
 
 void plot_colour_map(const std::string& path, const std::string& title,
@@ -118,22 +140,19 @@ void plot_colour_map(const std::string& path, const std::string& title,
                      const std::vector<double>& c, const std::string& colour_label) {
   const auto base = base_of(path);
   const auto data = base + ".dat";
-  {
-    std::ofstream out(data);
-    for (size_t i = 0; i < x.size(); ++i)
-      out << fmt::format("{:.10g} {:.10g} {:.10g}\n", x[i], y[i], c[i]);
-  }
+  std::string rows;
+  for (size_t i = 0; i < x.size(); ++i)
+    rows += fmt::format("{:.10g} {:.10g} {:.10g}\n", x[i], y[i], c[i]);
+  write_file_atomically(data, rows);
   std::string script = kHeader;
   script += fmt::format(
       "set terminal pngcairo size 700,600 enhanced font 'DejaVu Sans,11'\n"
-      "set output {}\nset title {} noenhanced\nset xlabel 'x1'\nset ylabel 'x2'\n"
+      "set title {} noenhanced\nset xlabel 'x1'\nset ylabel 'x2'\n"
       "set size ratio -1\nset palette defined (0 '#000004', 1 '#51127c', 2 '#b73779', "
       "3 '#fc8961', 4 '#fcfdbf')\nset cblabel {}\n"
       "plot {} using 1:2:3 with points pt 5 ps 1.1 palette notitle\n",
-      quote(path), quote(title), quote(colour_label), quote(data));
-  const auto script_path = base + ".gp";
-  std::ofstream(script_path) << script;
-  run_gnuplot(script_path);
+      quote(title), quote(colour_label), quote(data));
+  draw(path, script);
 }
 
 }  // namespace gsnn

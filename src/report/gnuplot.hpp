@@ -1,6 +1,7 @@
 // Plots through gnuplot's pngcairo terminal: each plot writes its data files
 // next to the PNG and runs one gnuplot script (kept, so a figure can be
-// restyled by hand).
+// restyled by hand: `gnuplot -e "set output 'x.png'" x.gp`). Every file is
+// written through a fresh temporary name and renamed into place.
 #pragma once
 
 #include <string>
@@ -31,7 +32,8 @@ void plot_colour_map(const std::string& path, const std::string& title,
                      const std::vector<double>& x, const std::vector<double>& y,
                      const std::vector<double>& c, const std::string& colour_label);
 
-// Runs `gnuplot script_path`; throws with gnuplot's message on failure.
-void run_gnuplot(const std::string& script_path);
+// Runs `gnuplot -e "set output OUTPUT" script_path` (no shell); throws with
+// gnuplot's message on failure.
+void run_gnuplot(const std::string& script_path, const std::string& output);
 
 }  // namespace gsnn

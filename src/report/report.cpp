@@ -558,7 +558,11 @@ ReportSummary write_report(const std::string& results_dir, const std::string& re
     ++summary.runs;
   }
   if (summary.runs == 0) throw std::runtime_error(results_dir + ": no run results found");
-  fs::create_directories(report_dir);
+  std::error_code ec;
+  if (report_dir.empty() || (fs::create_directories(report_dir, ec), ec) ||
+      !fs::is_directory(report_dir))
+    throw std::runtime_error(fmt::format("-o {}: cannot create the report directory{}", report_dir,
+                                         ec ? ": " + ec.message() : ""));
   std::string body;
   for (auto& [key, runs] : groups) {
     TaskReport task(key, runs, report_dir, summary.tasks);
