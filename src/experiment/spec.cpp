@@ -256,6 +256,15 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     training.update(m.value("training", nlohmann::json::object()));
     at.at(prefix + ".training", [&] { return TrainOptions::from_json(training); });
     const std::string base_label = m.value("label", name);
+    // The options without the sweep, and the swept keys, are checked before
+    // the sweep is expanded: a bad key fails at once, not after every combination.
+    const auto base = at.at(prefix + ".options", [&] { return resolve_model(name, options); });
+    std::vector<std::string> known;
+    for (const auto& [key, value] : base.options.items()) known.push_back(key);
+    for (const auto& [key, values] : sweep.items())
+      if (!base.options.contains(key))
+        at.fail(prefix + ".sweep." + key, fmt::format("model {}: unknown option '{}' (known: {})",
+                                                      name, key, fmt::join(known, ", ")));
     for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
       auto merged = options;
       merged.update(combo);
