@@ -250,6 +250,24 @@ TEST(Safetensors, ShapesWhoseSizeOverflowsAreRefused) {
   EXPECT_NE(error.find("too large"), std::string::npos) << error;
 }
 
+// Found by the model fuzzer: a non-integer offset or shape (4e128) was
+// converted to an integer, which is undefined behaviour.
+TEST(Safetensors, NonIntegerShapesAndOffsetsAreRefused) {
+  test::TempDir dir;
+  for (const std::string entry : {R"({"dtype":"F32","shape":[1],"data_offsets":[0,4.08889e+128]})",
+                                  R"({"dtype":"F32","shape":[1.5],"data_offsets":[0,4]})",
+                                  R"({"dtype":"F32","shape":[1],"data_offsets":[-4,0]})"}) {
+    const std::string header = R"({"w":)" + entry + "}";
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    std::ofstream(dir.file("w.safetensors"), std::ios::binary) << bytes << header << "abcd";
+    const auto error = test::error_message([&] { read_safetensors(dir.file("w.safetensors")); });
+    EXPECT_TRUE(error.find("must be a list of integers") != std::string::npos ||
+                error.find("negative data offset") != std::string::npos)
+        << entry << ": " << error;
+  }
+}
+
 TEST(Options, NonFiniteValuesAreRejectedByName) {
   for (const char* key : {"lr", "lr_final_ratio", "clip_norm", "weight_decay", "noise_init"}) {
     for (double bad : {NAN, INFINITY}) {

@@ -51,7 +51,7 @@ void run_demo(const DemoArgs& a) {
     for (const auto& model : e.models) {
       std::ifstream in(run_directory(e, task.name, model.label, a.seed) + "/result.json");
       const auto r = nlohmann::json::parse(in);
-      rows.push_back({task.name, model.label, std::to_string(r.at("parameters").get<int64_t>()),
+      rows.push_back({task.name, model.label, format_number(r.value("parameters", NAN)),
                       format_number(metric(r, "train", "mse")),
                       format_number(metric(r, "test", "mse")),
                       format_number(metric(r, "out_of_domain", "mse")),

@@ -16,6 +16,7 @@
 #include "eval/metrics.hpp"
 #include "experiment/spec.hpp"
 #include "gsnn/version.hpp"
+#include "io/config.hpp"
 #include "io/files.hpp"
 #include "io/safetensors.hpp"
 #include "tasks/kind.hpp"
@@ -75,7 +76,9 @@ double number_or(const nlohmann::json& j, double missing) {
 std::vector<CurvePoint> curve_from_json(const nlohmann::json& j) {
   std::vector<CurvePoint> out;
   for (const auto& p : j) {
-    CurvePoint point{p.at("step"),
+    if (!p.at("step").is_number_integer())
+      throw std::runtime_error("curve: 'step' must be an integer");
+    CurvePoint point{p.at("step").get<int64_t>(),
                      number_or(p.at("train_loss"), NAN),
                      number_or(p.at("validation_loss"), NAN),
                      p.at("seconds"),
@@ -175,7 +178,7 @@ bool read_checkpoint(const fs::path& d, const nlohmann::json& config, TrainedMod
         !torch::isfinite(s.kept.back()).all().item<bool>())
       fail("kept weights do not match the model");
   }
-  s.adam_steps = state.at("adam_steps").get<std::vector<int64_t>>();
+  s.adam_steps = json_integers(state.at("adam_steps"), "'adam_steps'");
   if (s.adam_steps.size() != params.size()) fail("'adam_steps' does not match the model");
   for (size_t i = 0; i < s.adam_steps.size(); ++i) {
     if (s.adam_steps[i] < 0 || s.adam_steps[i] > s.step) fail("'adam_steps' out of range");

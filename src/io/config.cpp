@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iterator>
 
+#include <cstdint>
 #include <stdexcept>
 #include "io/files.hpp"
 
@@ -71,6 +72,17 @@ std::string source_location(const std::string& file, const SourceLines& lines,
     key = cut == std::string::npos ? "" : key.substr(0, cut);
   }
   return file + ": ";
+}
+
+std::vector<int64_t> json_integers(const nlohmann::json& j, const std::string& what) {
+  if (!j.is_array()) throw std::invalid_argument(what + " must be a list of integers");
+  std::vector<int64_t> out;
+  for (const auto& v : j) {
+    if (!v.is_number_integer() || (v.is_number_unsigned() && v.get<uint64_t>() > INT64_MAX))
+      throw std::invalid_argument(what + " must be a list of integers");
+    out.push_back(v.get<int64_t>());
+  }
+  return out;
 }
 
 std::pair<std::string, nlohmann::json> parse_assignment(const std::string& text) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 namespace gsnn {
 
@@ -27,6 +28,11 @@ constexpr uint64_t kMaxTomlBytes = 16 << 20;
 // "file:line: " for a key path, falling back to its closest recorded parent.
 std::string source_location(const std::string& file, const SourceLines& lines,
                             const std::string& key_path);
+
+// The integers of a JSON array; throws std::invalid_argument naming `what`
+// unless every element is an integer (a JSON 1e300 converted to an integer
+// would be undefined behaviour).
+std::vector<int64_t> json_integers(const nlohmann::json& j, const std::string& what);
 
 // "key=value" from the command line: value parsed as JSON when it is a
 // number, boolean or quoted string, else kept as a bare string.

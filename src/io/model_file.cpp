@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "data/dataset.hpp"
+#include "io/config.hpp"
 #include "io/files.hpp"
 #include "io/safetensors.hpp"
 #include "tasks/kind.hpp"
@@ -230,7 +231,7 @@ TrainedModel load_model(const std::string& directory) {
     m.inputs = names(d, "inputs");
     m.targets = names(d, "targets");
     m.outputs = names(d, "outputs");
-    ModelShape shape{d.at("input_shape").get<std::vector<int64_t>>(),
+    ModelShape shape{json_integers(d.value("input_shape", nlohmann::json()), "\"input_shape\""),
                      static_cast<int64_t>(m.outputs.size())};
     int64_t features = 1;
     for (auto s : shape.input_shape) {

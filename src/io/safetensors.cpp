@@ -1,6 +1,7 @@
 // safetensors writer and strict reader.
 #include "io/safetensors.hpp"
 
+#include "io/config.hpp"
 #include "io/files.hpp"
 
 #include <fmt/format.h>
@@ -104,8 +105,18 @@ SafetensorsFile read_safetensors(const std::string& path) {
     }
     try {
       const auto dtype = entry.at("dtype").get<std::string>();
-      const auto shape = entry.at("shape").get<std::vector<int64_t>>();
-      const auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
+      std::vector<int64_t> shape, signed_offsets;
+      try {
+        shape = json_integers(entry.at("shape"), "shape");
+        signed_offsets = json_integers(entry.at("data_offsets"), "data_offsets");
+      } catch (const std::invalid_argument& e) {
+        fail(path, fmt::format("tensor '{}': {}", name, e.what()));
+      }
+      std::vector<uint64_t> offsets;
+      for (auto o : signed_offsets) {
+        if (o < 0) fail(path, fmt::format("tensor '{}' has a negative data offset", name));
+        offsets.push_back(static_cast<uint64_t>(o));
+      }
       const DtypeInfo* d = nullptr;
       for (const auto& k : kDtypes)
         if (dtype == k.name) d = &k;
