@@ -258,11 +258,7 @@ TrainedModel load_model(const std::string& directory) {
                                "\"");
     m.network = Network(build_model(m.spec, shape), shape, kind.regression, 1.0);
     if (dtype == "float64") m.network->to(torch::kFloat64);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
-  } catch (const std::runtime_error& e) {
-    throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
-  } catch (const std::exception& e) {  // LibTorch and option errors
+  } catch (const std::exception& e) {  // JSON, option and LibTorch errors alike
     throw std::runtime_error(fmt::format("{}: {}", json_path, e.what()));
   }
 

@@ -20,9 +20,7 @@ GsnnImpl::GsnnImpl(GsnnOptions options) : options_(std::move(options)) {
     throw std::invalid_argument("gsnn: inputs, outputs, depth and width must be >= 1");
   if (!(o.tau >= 0) || !(o.tau_ratio > 0))
     throw std::invalid_argument("gsnn: tau must be >= 0 and tau_ratio > 0");
-  const double w = static_cast<double>(o.width);
-  check_parameter_budget(
-      "gsnn", (o.inputs + 1.0) * w + (o.depth - 1.0) * (w + 1) * w + (w + 1) * o.outputs);
+  check_parameter_budget("gsnn", o.inputs, o.width, o.depth, o.outputs);
   for (int64_t l = 0; l < o.depth; ++l) {
     const double tau =
         o.tau_schedule == TauSchedule::Geometric ? o.tau * std::pow(o.tau_ratio, l) : o.tau;

@@ -22,9 +22,7 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
   const auto& o = options_;
   if (o.inputs < 1 || o.outputs < 1 || o.depth < 1 || o.width < 1)
     throw std::invalid_argument("mlp: inputs, outputs, depth and width must be >= 1");
-  const double w = static_cast<double>(o.width);
-  check_parameter_budget(
-      "mlp", (o.inputs + 1.0) * w + (o.depth - 1.0) * (w + 1) * w + (w + 1) * o.outputs);
+  check_parameter_budget("mlp", o.inputs, o.width, o.depth, o.outputs);
   torch::nn::Sequential net;
   for (int64_t l = 0; l < o.depth; ++l) {
     net->push_back(torch::nn::Linear(l == 0 ? o.inputs : o.width, o.width));

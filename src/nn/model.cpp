@@ -30,7 +30,11 @@ void ModelImpl::fit_directly(const torch::Tensor&, const torch::Tensor&, uint64_
   throw std::logic_error("fit_directly called on a model trained by gradient steps");
 }
 
-void check_parameter_budget(const std::string& family, double parameters) {
+void check_parameter_budget(const std::string& family, int64_t inputs, int64_t width, int64_t depth,
+                            int64_t outputs) {
+  const double w = static_cast<double>(width);
+  const double parameters =
+      (inputs + 1.0) * w + (depth - 1.0) * (w + 1) * w + (w + 1) * static_cast<double>(outputs);
   if (parameters > kMaxParameters)
     throw std::invalid_argument(family + ": " + std::to_string(static_cast<int64_t>(parameters)) +
                                 " parameters is more than the limit of " +

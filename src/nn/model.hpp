@@ -76,8 +76,10 @@ int64_t count_parameters(const torch::nn::Module& module);
 constexpr int64_t kMaxDepth = 1024;
 constexpr int64_t kMaxWidth = 1 << 16;
 constexpr double kMaxParameters = 1 << 28;  // ~1 GiB of float32 weights
-// Throws std::invalid_argument if a model of `parameters` scalars exceeds kMaxParameters.
-void check_parameter_budget(const std::string& family, double parameters);
+// Throws std::invalid_argument if a stack of `depth` hidden layers of `width`
+// units between `inputs` and `outputs` has more than kMaxParameters weights.
+void check_parameter_budget(const std::string& family, int64_t inputs, int64_t width, int64_t depth,
+                            int64_t outputs);
 
 // A body with the data's scaling as buffers (so derivatives with respect to
 // raw inputs come out of autograd directly) and, for regression, the output
