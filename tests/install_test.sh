@@ -16,3 +16,10 @@ printf 'a,b\n0,1\n1,3\n2,5\n3,7\n4,9\n5,11\n' > "$work/line.csv"
 out=$("$work/ex/predict_example" "$work/model" 2.5)
 echo "$out"
 echo "$out" | grep -q "^b = " || { echo "FAIL: unexpected output"; exit 1; }
+# GMNM as a layer of a user's own LibTorch model: the loss must fall.
+out=$("$work/ex/gmnm_layer_example")
+echo "$out"
+first=$(echo "$out" | head -1 | sed 's/.*mse //')
+last=$(echo "$out" | tail -1 | sed 's/.*mse //')
+awk -v a="$first" -v b="$last" 'BEGIN { exit !(b < a && b < 0.01) }' ||
+  { echo "FAIL: the GMNM head did not learn (mse $first -> $last)"; exit 1; }

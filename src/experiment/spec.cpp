@@ -142,12 +142,13 @@ std::string file_safe(const std::string& name) {
 
 ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelShape& shape,
                              bool regression, int64_t* count) {
-  if (!spec.options.contains("width"))
+  const auto& option = find_family(spec.family).size_option;
+  if (!spec.options.contains(option))
     throw std::invalid_argument("model family '" + spec.family +
-                                "' has no width option to size to target_params");
+                                "' has no size option to size to target_params");
   auto count_at = [&](int64_t width) {
     auto s = spec;
-    s.options["width"] = width;
+    s.options[option] = width;
     torch::NoGradGuard guard;
     return count_parameters(*build_model(s, shape)) + (regression ? 1 : 0);  // + output noise
   };
@@ -164,11 +165,11 @@ ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelS
   if (lo > 1 && target - count_at(lo - 1) < count_at(lo) - target) best = lo - 1;
   const int64_t n = count_at(best);
   if (std::abs(n - target) > 0.05 * target)
-    throw std::invalid_argument(fmt::format(
-        "no width brings model '{}' within 5% of {} parameters (closest: width {} with {})",
-        spec.family, target, best, n));
+    throw std::invalid_argument(
+        fmt::format("no {} brings model '{}' within 5% of {} parameters (closest: {} {} with {})",
+                    option, spec.family, target, option, best, n));
   auto out = spec;
-  out.options["width"] = best;
+  out.options[option] = best;
   if (count) *count = n;
   return out;
 }

@@ -35,8 +35,12 @@ void check_parameter_budget(const std::string& family, int64_t inputs, int64_t w
   const double w = static_cast<double>(width);
   const double parameters =
       (inputs + 1.0) * w + (depth - 1.0) * (w + 1) * w + (w + 1) * static_cast<double>(outputs);
-  if (parameters > kMaxParameters)
-    throw std::invalid_argument(family + ": " + std::to_string(static_cast<int64_t>(parameters)) +
+  check_parameter_count(family, parameters);
+}
+
+void check_parameter_count(const std::string& family, double count) {
+  if (count > kMaxParameters)
+    throw std::invalid_argument(family + ": " + std::to_string(static_cast<int64_t>(count)) +
                                 " parameters is more than the limit of " +
                                 std::to_string(static_cast<int64_t>(kMaxParameters)));
 }

@@ -80,6 +80,8 @@ constexpr double kMaxParameters = 1 << 28;  // ~1 GiB of float32 weights
 // units between `inputs` and `outputs` has more than kMaxParameters weights.
 void check_parameter_budget(const std::string& family, int64_t inputs, int64_t width, int64_t depth,
                             int64_t outputs);
+// Throws std::invalid_argument if `count` (computed in double) is more than kMaxParameters.
+void check_parameter_count(const std::string& family, double count);
 
 // A body with the data's scaling as buffers (so derivatives with respect to
 // raw inputs come out of autograd directly) and, for regression, the output

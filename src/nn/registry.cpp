@@ -1,4 +1,4 @@
-// Registered families (gsnn, mlp) and option validation.
+// The family registry and option validation.
 #include "nn/registry.hpp"
 
 #include <fmt/format.h>
@@ -8,80 +8,10 @@
 #include <stdexcept>
 
 #include "core/registry.hpp"
-#include "nn/gsnn_model.hpp"
-#include "nn/mlp.hpp"
+#include "nn/families.hpp"
 
 namespace gsnn {
 namespace {
-
-std::string tau_schedule_name(TauSchedule s) {
-  return s == TauSchedule::Learned     ? "learned"
-         : s == TauSchedule::Geometric ? "geometric"
-                                       : "constant";
-}
-
-ModelFamily gsnn_family() {
-  const GsnnOptions d;  // the defaults, declared once
-  ModelFamily f;
-  f.name = "gsnn";
-  f.summary =
-      "Gaussian smoothing network: (mean, var) units, tau^2 injection, smoothed activations";
-  f.propagates_variance = true;
-  f.options = {
-      {"depth", d.depth, "hidden layers", {}, 1, kMaxDepth},
-      {"width", d.width, "units per hidden layer", {}, 1, kMaxWidth},
-      {"activation", activation_name(d.activation),
-       "smoothed activation h (erf-tanh = erf(sqrt(pi) z/2), tanh-shaped)", activation_names()},
-      {"tau", d.tau, "smoothing std tau of the first hidden layer", {}, 0, 1e6},
-      {"tau_schedule",
-       tau_schedule_name(d.tau_schedule),
-       "tau across depth",
-       {"constant", "geometric", "learned"}},
-      {"tau_ratio", d.tau_ratio, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6, 1e6},
-      {"tau_per_unit", d.tau_per_unit, "one tau per unit instead of one per layer"},
-      {"residual", d.residual, "residual connections between hidden layers"},
-      {"mean_only", d.mean_only,
-       "ablation: apply h to the mean only, carry the variance unchanged"},
-  };
-  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
-    GsnnOptions g;
-    g.inputs = shape.inputs();
-    g.outputs = shape.outputs;
-    g.depth = o.at("depth");
-    g.width = o.at("width");
-    g.activation = parse_activation(o.at("activation"));
-    g.tau = o.at("tau");
-    g.tau_schedule = parse_tau_schedule(o.at("tau_schedule"));
-    g.tau_ratio = o.at("tau_ratio");
-    g.tau_per_unit = o.at("tau_per_unit");
-    g.residual = o.at("residual");
-    g.mean_only = o.at("mean_only");
-    return std::make_shared<GsnnImpl>(g);
-  };
-  return f;
-}
-
-ModelFamily mlp_family() {
-  const MlpOptions d;
-  ModelFamily f;
-  f.name = "mlp";
-  f.summary = "multilayer perceptron baseline (deterministic: zero model variance)";
-  f.options = {
-      {"depth", d.depth, "hidden layers", {}, 1, kMaxDepth},
-      {"width", d.width, "units per hidden layer", {}, 1, kMaxWidth},
-      {"activation", d.activation, "activation", {"relu", "tanh", "gelu", "silu"}},
-  };
-  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
-    MlpOptions m;
-    m.inputs = shape.inputs();
-    m.outputs = shape.outputs;
-    m.depth = o.at("depth");
-    m.width = o.at("width");
-    m.activation = o.at("activation");
-    return std::make_shared<MlpImpl>(m);
-  };
-  return f;
-}
 
 std::string type_name(const nlohmann::json& v) {
   if (v.is_boolean()) return "a boolean";
@@ -92,7 +22,8 @@ std::string type_name(const nlohmann::json& v) {
 }
 
 Registry<ModelFamily>& family_registry() {
-  static Registry<ModelFamily> families{"model family", {gsnn_family(), mlp_family()}};
+  static Registry<ModelFamily> families{
+      "model family", {gsnn_family(), mlp_family(), gmnm_family(), kan_family(), rbf_family()}};
   return families;
 }
 

@@ -32,6 +32,8 @@ struct ModelFamily {
   bool propagates_variance = false;  // carries input variance through (Gaussian path)
   std::vector<OptionSpec> options;
   std::function<ModelPtr(const nlohmann::json& options, const ModelShape& shape)> build;
+  // The integer option that sets the model's size (experiments' target_params).
+  std::string size_option = "width";
 };
 
 // A family name or alias with complete, validated options.

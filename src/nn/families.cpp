@@ -1,0 +1,181 @@
+// The built-in model families: their options (defaults read from the option
+// structs, declared once) and factories. nn/registry.cpp registers them.
+#include "nn/families.hpp"
+
+#include <cmath>
+
+#include "nn/gmnm.hpp"
+#include "nn/gsnn_model.hpp"
+#include "nn/kan.hpp"
+#include "nn/layer_model.hpp"
+#include "nn/mlp.hpp"
+#include "nn/rbf.hpp"
+
+namespace gsnn {
+namespace {
+
+std::string tau_schedule_name(TauSchedule s) {
+  return s == TauSchedule::Learned     ? "learned"
+         : s == TauSchedule::Geometric ? "geometric"
+                                       : "constant";
+}
+
+}  // namespace
+
+ModelFamily gsnn_family() {
+  const GsnnOptions d;  // the defaults, declared once
+  ModelFamily f;
+  f.name = "gsnn";
+  f.summary =
+      "Gaussian smoothing network: (mean, var) units, tau^2 injection, smoothed activations";
+  f.propagates_variance = true;
+  f.options = {
+      {"depth", d.depth, "hidden layers", {}, 1, kMaxDepth},
+      {"width", d.width, "units per hidden layer", {}, 1, kMaxWidth},
+      {"activation", activation_name(d.activation),
+       "smoothed activation h (erf-tanh = erf(sqrt(pi) z/2), tanh-shaped)", activation_names()},
+      {"tau", d.tau, "smoothing std tau of the first hidden layer", {}, 0, 1e6},
+      {"tau_schedule",
+       tau_schedule_name(d.tau_schedule),
+       "tau across depth",
+       {"constant", "geometric", "learned"}},
+      {"tau_ratio", d.tau_ratio, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6, 1e6},
+      {"tau_per_unit", d.tau_per_unit, "one tau per unit instead of one per layer"},
+      {"residual", d.residual, "residual connections between hidden layers"},
+      {"mean_only", d.mean_only,
+       "ablation: apply h to the mean only, carry the variance unchanged"},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    GsnnOptions g;
+    g.inputs = shape.inputs();
+    g.outputs = shape.outputs;
+    g.depth = o.at("depth");
+    g.width = o.at("width");
+    g.activation = parse_activation(o.at("activation"));
+    g.tau = o.at("tau");
+    g.tau_schedule = parse_tau_schedule(o.at("tau_schedule"));
+    g.tau_ratio = o.at("tau_ratio");
+    g.tau_per_unit = o.at("tau_per_unit");
+    g.residual = o.at("residual");
+    g.mean_only = o.at("mean_only");
+    return std::make_shared<GsnnImpl>(g);
+  };
+  return f;
+}
+
+ModelFamily mlp_family() {
+  const MlpOptions d;
+  ModelFamily f;
+  f.name = "mlp";
+  f.summary = "multilayer perceptron baseline (deterministic: zero model variance)";
+  f.options = {
+      {"depth", d.depth, "hidden layers", {}, 1, kMaxDepth},
+      {"width", d.width, "units per hidden layer", {}, 1, kMaxWidth},
+      {"activation", d.activation, "activation", {"relu", "tanh", "gelu", "silu"}},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    MlpOptions m;
+    m.inputs = shape.inputs();
+    m.outputs = shape.outputs;
+    m.depth = o.at("depth");
+    m.width = o.at("width");
+    m.activation = o.at("activation");
+    return std::make_shared<MlpImpl>(m);
+  };
+  return f;
+}
+
+ModelFamily gmnm_family() {
+  const GmnmOptions d(1, 1);
+  ModelFamily f;
+  f.name = "gmnm";
+  f.summary =
+      "Gaussian mixture-inspired module: sum_j pi_j exp(-|alpha_j (A_j (x - mu_j) + b_j)|^2 / 2)";
+  f.size_option = "components";
+  f.options = {
+      {"components", d.components(), "Gaussian components m", {}, 1, kMaxWidth},
+      {"rank",
+       d.rank(),
+       "projections per component (rows of A_j); 0 = the input dimension, "
+       "1 = the paper's single-projection ridge",
+       {},
+       0,
+       kMaxWidth},
+      {"centres", centre_init_name(d.centre_init()),
+       "centre initialisation on the training inputs: kmeans++ (spread over the data), points "
+       "(random training points) or uniform (over the data's box)",
+       centre_init_names()},
+      {"learn_centres", d.learn_centres(), "train the centres (false: fixed after initialisation)"},
+      {"init_scale",
+       d.init_scale(),
+       "initial A_j = init_scale x (about one component spacing)^-1",
+       {},
+       1e-6,
+       1e6},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    const int64_t d = shape.inputs(), m = o.at("components");
+    const int64_t k = o.at("rank").get<int64_t>() > 0 ? o.at("rank").get<int64_t>() : d;
+    check_parameter_count("gmnm", double(m) * (double(d) * (k + 1) + 2.0 * k + shape.outputs));
+    return std::make_shared<LayerModelImpl<GmnmImpl>>(
+        std::make_shared<GmnmImpl>(GmnmOptions(d, shape.outputs)
+                                       .components(m)
+                                       .rank(o.at("rank"))
+                                       .centre_init(parse_centre_init(o.at("centres")))
+                                       .learn_centres(o.at("learn_centres"))
+                                       .init_scale(o.at("init_scale"))));
+  };
+  return f;
+}
+
+ModelFamily kan_family() {
+  const KanOptions d({1, 1});
+  ModelFamily f;
+  f.name = "kan";
+  f.summary = "Kolmogorov-Arnold network: SiLU plus B-spline on every edge (efficient-kan layout)";
+  f.options = {
+      {"depth", int64_t{2}, "hidden layers", {}, 1, kMaxDepth},
+      {"width", int64_t{10}, "units per hidden layer", {}, 1, kMaxWidth},
+      {"grid", d.grid_size(), "spline grid intervals G per edge", {}, 1, 1024},
+      {"order", d.spline_order(), "spline order k (3: cubic)", {}, 0, 16},
+      {"grid_from_data", d.grid_from_data(),
+       "fit each layer's knots to its inputs (quantiles mixed with a uniform grid) before "
+       "training"},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    const int64_t depth = o.at("depth"), width = o.at("width"), g = o.at("grid"), k = o.at("order");
+    const double edges = double(shape.inputs()) * width + (depth - 1.0) * width * width +
+                         double(width) * shape.outputs;
+    check_parameter_count("kan", edges * (g + k + 2));
+    std::vector<int64_t> widths = {shape.inputs()};
+    widths.insert(widths.end(), depth, width);
+    widths.push_back(shape.outputs);
+    return std::make_shared<LayerModelImpl<KanImpl>>(std::make_shared<KanImpl>(
+        KanOptions(widths).grid_size(g).spline_order(k).grid_from_data(o.at("grid_from_data"))));
+  };
+  return f;
+}
+
+ModelFamily rbf_family() {
+  const RbfOptions d(1, 1);
+  ModelFamily f;
+  f.name = "rbf";
+  f.summary = "radial basis function network: isotropic Gaussian units, learned centres and widths";
+  f.size_option = "units";
+  f.options = {
+      {"units", d.units(), "Gaussian units", {}, 1, kMaxWidth},
+      {"centres", centre_init_name(d.centre_init()), "centre initialisation (as gmnm's)",
+       centre_init_names()},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    const int64_t m = o.at("units");
+    check_parameter_count("rbf", double(m) * (shape.inputs() + 1.0 + shape.outputs));
+    return std::make_shared<LayerModelImpl<RbfImpl>>(
+        std::make_shared<RbfImpl>(RbfOptions(shape.inputs(), shape.outputs)
+                                      .units(m)
+                                      .centre_init(parse_centre_init(o.at("centres")))));
+  };
+  return f;
+}
+
+}  // namespace gsnn

@@ -1,0 +1,14 @@
+// The built-in model families (nn/families.cpp), registered by nn/registry.cpp.
+#pragma once
+
+#include "nn/registry.hpp"
+
+namespace gsnn {
+
+ModelFamily gsnn_family();
+ModelFamily mlp_family();
+ModelFamily gmnm_family();
+ModelFamily kan_family();
+ModelFamily rbf_family();
+
+}  // namespace gsnn

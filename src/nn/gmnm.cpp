@@ -1,0 +1,74 @@
+// GmnmImpl: vectorised over components, chunked over points without gradients.
+#include "nn/gmnm.hpp"
+
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+
+namespace gsnn {
+namespace {
+constexpr int64_t kChunkElements = int64_t{1} << 22;  // r holds at most this many scalars
+}
+
+GmnmImpl::GmnmImpl(GmnmOptions o) : options(std::move(o)) {
+  const int64_t d = options.in_features(), m = options.components(), k = rank();
+  if (d < 1 || options.out_features() < 1 || m < 1 || options.rank() < 0)
+    throw std::invalid_argument("gmnm: inputs, outputs and components must be >= 1, rank >= 0");
+  if (!(options.init_scale() > 0)) throw std::invalid_argument("gmnm: init_scale must be > 0");
+  const double scale = options.init_scale() * std::pow(double(m), 1.0 / d) / (2 * std::sqrt(3.0));
+  torch::NoGradGuard guard;
+  auto a = k == d ? torch::eye(d).expand({m, d, d}).clone() : torch::randn({m, k, d});
+  a = a / a.norm(2, -1, true) * scale;
+  // Frozen centres are a buffer: no optimiser, freeze stage or group can move them.
+  const auto start = torch::rand({m, d}) * 2 - 1;
+  centres = options.learn_centres() ? register_parameter("centres", start)
+                                    : register_buffer("centres", start);
+  projection = register_parameter("projection", a);
+  offset = register_parameter("offset", torch::zeros({m, k}));
+  alpha = register_parameter("alpha", torch::ones({m, k}));
+  const double bound = 1 / std::sqrt(double(m));
+  mixing = register_parameter("mixing",
+                              torch::empty({m, options.out_features()}).uniform_(-bound, bound));
+  bias = register_parameter("bias", torch::zeros({options.out_features()}));
+}
+
+void GmnmImpl::initialise(const torch::Tensor& x) {
+  torch::NoGradGuard guard;
+  centres.copy_(choose_centres(x.flatten(1), options.components(), options.centre_init()));
+}
+
+torch::Tensor GmnmImpl::activations_chunk(const torch::Tensor& x) {
+  const int64_t m = options.components(), k = rank(), d = options.in_features();
+  // r = A (x - mu) + b = A x + (b - A mu): no [batch, m, d] difference tensor.
+  const auto a = projection.reshape({m * k, d});
+  const auto shift = offset - torch::einsum("mkd,md->mk", {projection, centres});
+  const auto r = torch::matmul(x, a.t()).reshape({x.size(0), m, k}) + shift;
+  return torch::exp(-0.5 * (r.square() * alpha.square()).sum(-1));
+}
+
+// fn over x in chunks of rows when no gradient is recorded (prediction on
+// many points); in one piece otherwise (autograd keeps every chunk anyway).
+template <class Fn>
+torch::Tensor GmnmImpl::by_chunks(const torch::Tensor& x, Fn fn) {
+  if (x.dim() != 2 || x.size(1) != options.in_features())
+    throw std::invalid_argument("gmnm: expected input [batch, " +
+                                std::to_string(options.in_features()) + "]");
+  const int64_t chunk = std::max<int64_t>(1, kChunkElements / (options.components() * rank()));
+  if (x.size(0) <= chunk || torch::GradMode::is_enabled()) return fn(x);
+  std::vector<torch::Tensor> parts;
+  for (int64_t s = 0; s < x.size(0); s += chunk) parts.push_back(fn(x.slice(0, s, s + chunk)));
+  return torch::cat(parts);
+}
+
+torch::Tensor GmnmImpl::activations(const torch::Tensor& x) {
+  return by_chunks(x, [this](const torch::Tensor& c) { return activations_chunk(c); });
+}
+
+torch::Tensor GmnmImpl::forward(const torch::Tensor& x) {
+  return by_chunks(x, [this](const torch::Tensor& c) {
+    return torch::addmm(bias, activations_chunk(c), mixing);
+  });
+}
+
+}  // namespace gsnn

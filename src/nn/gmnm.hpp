@@ -1,0 +1,62 @@
+// Gaussian mixture-inspired nonlinear module (GMNM, seed 002 section 3).
+// Component j of m, for an input x in R^d:
+//   z = x - mu_j,  r = A_j z + b_j  (A_j is k x d),  q_j = sum_n alpha_{j,n}^2 r_n^2,
+//   f_j = exp(-q_j / 2),            y = sum_j pi_j f_j + beta   (pi is m x outputs).
+// A_j replaces Sigma^{-1/2}, so no positive-definiteness has to be kept, and
+// pi is unconstrained (the paper's relaxed mixture, no normalising constant).
+// alpha enters squared so that q_j >= 0 and f_j <= 1 (an unconstrained alpha
+// lets q_j go negative and f_j overflow). rank = 1 is the paper's literal
+// single projection exp(-(alpha (a.z + b))^2 / 2), a Gaussian ridge.
+//
+// Memory: the forward pass holds r [points, m, k] and q, f [points, m];
+// training keeps about 2k + 2 scalars per point and component for the
+// backward pass. Without gradients the points are processed in chunks of at
+// most kChunkElements / (m k), so prediction on 10^5 points x 900 components
+// needs a few hundred MB at most. Usable as a layer in any LibTorch model.
+#pragma once
+
+#include <torch/arg.h>
+#include <torch/nn/module.h>
+#include <torch/nn/pimpl.h>
+
+#include "nn/centres.hpp"
+
+namespace gsnn {
+
+struct GmnmOptions {
+  GmnmOptions(int64_t in_features, int64_t out_features)
+      : in_features_(in_features), out_features_(out_features) {}
+  TORCH_ARG(int64_t, in_features);
+  TORCH_ARG(int64_t, out_features);
+  TORCH_ARG(int64_t, components) = 64;  // m
+  TORCH_ARG(int64_t, rank) = 0;         // projections per component; 0 = in_features
+  // Until initialise() sees data, centres are uniform on [-1, 1]^d.
+  TORCH_ARG(CentreInit, centre_init) = CentreInit::KMeansPlusPlus;
+  TORCH_ARG(bool, learn_centres) = true;
+  // A_j starts as init_scale * (m^(1/d) / 3.46) times an identity (rank = d)
+  // or random unit rows: about one component spacing for m components over
+  // a standardised box of side 2 sqrt(3).
+  TORCH_ARG(double, init_scale) = 1.0;
+};
+
+class GmnmImpl : public torch::nn::Module {
+ public:
+  explicit GmnmImpl(GmnmOptions options);
+  torch::Tensor forward(const torch::Tensor& x);  // [batch, in] -> [batch, out]
+  // Component activations f [batch, m] (before mixing).
+  torch::Tensor activations(const torch::Tensor& x);
+  // Data-dependent start: centres chosen from x [n, in] by options.centre_init.
+  void initialise(const torch::Tensor& x);
+  int64_t rank() const { return options.rank() > 0 ? options.rank() : options.in_features(); }
+
+  GmnmOptions options;
+  torch::Tensor centres, projection, offset, alpha, mixing, bias;
+
+ private:
+  torch::Tensor activations_chunk(const torch::Tensor& x);
+  template <class Fn>
+  torch::Tensor by_chunks(const torch::Tensor& x, Fn fn);
+};
+TORCH_MODULE(Gmnm);
+
+}  // namespace gsnn
