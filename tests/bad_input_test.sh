@@ -59,6 +59,11 @@ bad "empty name in list" fit --data good.csv --inputs x1,,x2 --target y --out m
 
 # ---- command-line options ---------------------------------------------------
 bad "unknown command 'frobnicate'" "$gsnn" frobnicate
+bad "option 'level' must be <= 4" "$gsnn" run function2d -o level=9 --out r -q
+bad "task smooth2d has no options" "$gsnn" run smooth2d -o level=2 --out r -q
+bad "expected key=value" "$gsnn" run function2d -o level --out r -q
+bad "option 'components' must be >= 1" fit --data good.csv --inputs x1 --target y --out m --model gmnm -o components=0
+bad "parameters is more than the limit" fit --data good.csv --inputs x1 --target y --out m --model kan -o width=60000 -o grid=1000
 bad "not in range" fit --data good.csv --inputs x1 --target y --out m --threads 100000
 bad "seed" fit --data good.csv --inputs x1 --target y --out m --seed -1
 bad "device 'foo' is not a device" fit --data good.csv --inputs x1 --target y --out m --device foo

@@ -124,6 +124,17 @@ for png in rep/*.png; do
 done
 expect_error "unknown task" "$gsnn" run smooth3d --out res2 -q
 
+# a task option from the command line; the new families through run, report and predict
+"$gsnn" run function2d -o level=3 --models gmnm,kan,rbf --seeds 1 --steps 20 --out res_f2d -q > /dev/null
+for m in gmnm kan rbf; do
+  [ -f "res_f2d/function2d_level=3_/$m/seed-0/result.json" ] || fail "function2d level 3: no $m result"
+done
+"$gsnn" report res_f2d -o rep_f2d > /dev/null || fail "report of function2d"
+printf 'x1,x2\n0.5,-1\n3,3\n' > f2d_points.csv
+"$gsnn" predict --model "res_f2d/function2d_level=3_/gmnm/seed-0/model" --data f2d_points.csv \
+  --out f2d_pred.csv -q || fail "predict with a gmnm model"
+[ "$(wc -l < f2d_pred.csv)" -eq 3 ] || fail "gmnm predictions: $(cat f2d_pred.csv)"
+
 # kill a run midway, rerun: the finished seed is untouched, the killed one
 # resumes from its checkpoint and ends exactly as an uninterrupted run.
 run_args=(smooth2d --models gsnn --seeds 2 --steps 1500 --checkpoint-every 100 -q)

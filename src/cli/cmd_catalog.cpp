@@ -23,7 +23,10 @@ void print_options(const std::vector<OptionSpec>& specs) {
 
 void add_catalog_commands(CLI::App& app) {
   app.add_subcommand("tasks", "list the built-in tasks, task kinds and objectives")->callback([] {
-    for (const auto& t : all_tasks()) fmt::print("{:<12} {:<15} {}\n", t.name, t.kind, t.summary);
+    for (const auto& t : all_tasks()) {
+      fmt::print("{:<12} {:<15} {}\n", t.name, t.kind, t.summary);
+      print_options(t.options);  // set with `gsnn run TASK -o key=value`
+    }
     fmt::print("task kinds (default objective):\n");
     for (const auto& k : task_kinds())
       fmt::print("    {:<16} {:<14} {}\n", k.name, k.default_objective, k.summary);

@@ -14,6 +14,7 @@ namespace {
 struct RunArgs {
   std::string target;  // experiment.toml or a task name
   std::vector<std::string> models = {"gsnn", "mlp-relu", "mlp-tanh"};
+  std::vector<std::string> task_options;  // key=value
   int64_t seeds = 3;
   std::optional<int64_t> steps, target_params;
   std::optional<std::string> out;
@@ -31,8 +32,13 @@ void run_run(const RunArgs& a) {
   } else {
     if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".toml")
       throw std::invalid_argument(a.target + ": no such experiment file");
+    nlohmann::json task = {{"name", a.target}, {"options", nlohmann::json::object()}};
+    for (const auto& text : a.task_options) {
+      const auto [key, value] = parse_assignment(text);
+      task["options"][key] = value;
+    }
     nlohmann::json doc = {{"name", a.target},
-                          {"tasks", {a.target}},
+                          {"tasks", {task}},
                           {"seeds", a.seeds},
                           {"data_seed", a.data_seed},
                           {"model", nlohmann::json::array()}};
@@ -61,9 +67,13 @@ void add_run_command(CLI::App& app) {
       "run an experiment: every task x model x seed, one result JSON and model per run.\n"
       "Rerunning skips finished runs and resumes interrupted ones from their checkpoint.\n"
       "  gsnn run experiment.toml            (format: docs/experiments.md)\n"
-      "  gsnn run smooth2d --models gsnn,mlp-relu --seeds 3 --steps 2000");
+      "  gsnn run smooth2d --models gsnn,mlp-relu --seeds 3 --steps 2000\n"
+      "  gsnn run function2d -o level=4 --models gmnm,kan,mlp-tanh --target-params 1500");
   cmd->add_option("experiment_or_task", args->target, "experiment TOML file, or a built-in task")
       ->required();
+  cmd->add_option("-o,--task-option", args->task_options,
+                  "short form: task option key=value, repeatable (gsnn tasks lists them), e.g. "
+                  "-o level=4");
   cmd->add_option("--models", args->models, "short form: models to compare")
       ->delimiter(',')
       ->capture_default_str();

@@ -127,6 +127,37 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
   }
 }
 
+// A task name, or a table {name, options, sweep}: one task per sweep combination.
+std::vector<Task> parse_task(const Locator& at, const nlohmann::json& t, const std::string& key) {
+  if (t.is_string()) return {at.at(key, [&] { return find_task(t); })};
+  if (!t.is_object() || !t.contains("name") || !t["name"].is_string())
+    at.fail(key,
+            "must be a task name, or a table {name = \"...\", options = {...}, sweep = {...}}");
+  check_keys(at, t, key, {"name", "options", "sweep"});
+  for (const char* table : {"options", "sweep"})
+    if (t.contains(table) && !t[table].is_object())
+      at.fail(key + "." + table, "must be a table of key = value");
+  const std::string name = t["name"];
+  const auto options = t.value("options", nlohmann::json::object());
+  const auto sweep = t.value("sweep", nlohmann::json::object());
+  const auto& base = at.at(key + ".name", [&]() -> const Task& { return find_task(name); });
+  at.at(key + ".options", [&] { return configure_task(name, options); });
+  for (const auto& [option, values] : sweep.items())
+    if (std::none_of(base.options.begin(), base.options.end(),
+                     [&](const OptionSpec& s) { return s.name == option; }))
+      at.fail(key + ".sweep." + option, "task " + name + " has no option '" + option + "'");
+  std::vector<Task> out;
+  for (const auto& combo : expand_sweep(at, sweep, key + ".sweep")) {
+    auto merged = options;
+    merged.update(combo);
+    out.push_back(at.at(key + ".sweep", [&] { return configure_task(name, merged); }));
+    if (out.back().name.size() > 2 * kMaxNameLength)
+      at.fail(key, fmt::format("the task name '{}...' is longer than {} characters",
+                               out.back().name.substr(0, 40), 2 * kMaxNameLength));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string file_safe(const std::string& name) {
@@ -193,11 +224,7 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     if (!tasks.is_array()) at.fail("tasks", "must be a list of task names");
     for (size_t i = 0; i < tasks.size(); ++i) {
       const auto key = fmt::format("tasks[{}]", i);
-      if (!tasks[i].is_string()) at.fail(key, "must be a task name (string)");
-      at.at(key, [&] {
-        e.tasks.push_back(find_task(tasks[i]));
-        return 0;
-      });
+      for (auto& task : parse_task(at, tasks[i], key)) e.tasks.push_back(std::move(task));
     }
   }
   if (doc.contains("csv")) {

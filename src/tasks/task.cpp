@@ -4,6 +4,7 @@
 #include "core/registry.hpp"
 #include "data/csv.hpp"
 #include "io/files.hpp"
+#include "tasks/builtin.hpp"
 
 #include <fmt/format.h>
 
@@ -11,11 +12,10 @@
 #include <stdexcept>
 
 namespace gsnn {
-namespace {
 
-// Builds a Dataset by evaluating `f` at points drawn by `point`.
-Dataset sample(int64_t n, int64_t dim, const std::function<void(int64_t, double*)>& point,
-               const std::function<double(const double*)>& f, std::vector<std::string> inputs) {
+Dataset sample_dataset(int64_t n, int64_t dim, const std::function<void(int64_t, double*)>& point,
+                       const std::function<double(const double*)>& f,
+                       std::vector<std::string> inputs) {
   auto x = torch::empty({n, dim}, torch::kFloat64);
   auto y = torch::empty({n, 1}, torch::kFloat64);
   for (int64_t i = 0; i < n; ++i) {
@@ -25,6 +25,8 @@ Dataset sample(int64_t n, int64_t dim, const std::function<void(int64_t, double*
   }
   return {x, y, std::move(inputs), {"y"}};
 }
+
+namespace {
 
 // sin(pi x1) sin(pi x2) on [-1, 1]^2, noise-free.
 // train 256 and validation 64 uniform points; test on a 50 x 50 grid.
@@ -40,9 +42,9 @@ TaskData smooth2d(uint64_t seed) {
     x[1] = -1 + 2.0 * (i / 50) / 49;
   };
   TaskData d;
-  d.train = sample(256, 2, uniform, f, {"x1", "x2"});
-  d.validation = sample(64, 2, uniform, f, {"x1", "x2"});
-  d.evaluation = {{"test", sample(2500, 2, grid, f, {"x1", "x2"})}};
+  d.train = sample_dataset(256, 2, uniform, f, {"x1", "x2"});
+  d.validation = sample_dataset(64, 2, uniform, f, {"x1", "x2"});
+  d.evaluation = {{"test", sample_dataset(2500, 2, grid, f, {"x1", "x2"})}};
   d.domain = {{-1, 1}, {-1, 1}};
   return d;
 }
@@ -59,10 +61,10 @@ TaskData noisy_sine(uint64_t seed) {
     x[0] = u < 0 ? -2 * M_PI + u : 2 * M_PI + u;
   };
   TaskData d;
-  d.train = sample(200, 1, inside, f, {"x"});
-  d.validation = sample(50, 1, inside, f, {"x"});
-  d.evaluation = {{"test", sample(500, 1, inside, f, {"x"})},
-                  {"out_of_domain", sample(500, 1, outside, f, {"x"})}};
+  d.train = sample_dataset(200, 1, inside, f, {"x"});
+  d.validation = sample_dataset(50, 1, inside, f, {"x"});
+  d.evaluation = {{"test", sample_dataset(500, 1, inside, f, {"x"})},
+                  {"out_of_domain", sample_dataset(500, 1, outside, f, {"x"})}};
   d.domain = {{-3 * M_PI, 3 * M_PI}};
   return d;
 }
@@ -120,6 +122,7 @@ Registry<Task>& registry() {
            "nll",
            noisy_sine,
            {{"builtin", "noisy-sine"}}},
+          function2d_task({}),
       }};
   return tasks;
 }
@@ -128,5 +131,19 @@ Registry<Task>& registry() {
 const std::vector<Task>& all_tasks() { return registry().all(); }
 void register_task(Task task) { registry().add(std::move(task)); }
 const Task& find_task(const std::string& name) { return registry().find(name); }
+
+Task configure_task(const std::string& name, const nlohmann::json& options) {
+  const auto& base = find_task(name);
+  if (options.is_null() || options.empty()) return base;
+  if (!base.configure)
+    throw std::invalid_argument("task " + name + " has no options (gsnn tasks lists them)");
+  auto task = base.configure(resolve_options("task " + name, base.options, options));
+  std::string given;
+  for (const auto& [key, value] : options.items())
+    given += (given.empty() ? "" : ",") + key + "=" +
+             (value.is_string() ? value.get<std::string>() : value.dump());
+  task.name = name + "[" + given + "]";
+  return task;
+}
 
 }  // namespace gsnn

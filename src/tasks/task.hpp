@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "nn/registry.hpp"
 
 namespace gsnn {
 
@@ -35,6 +36,10 @@ struct Task {
   // What defines the data (compared when deciding whether a result is stale).
   nlohmann::json definition;
   std::string kind = "regression";  // see tasks/kind.hpp
+  // A task with options (e.g. function2d's level): their specs, and how the
+  // task is built for resolved options. Empty for tasks without options.
+  std::vector<OptionSpec> options = {};
+  std::function<Task(const nlohmann::json& options)> configure = {};
 };
 
 // A task over a user's CSV file: rows split with `split_seed` (the data seed
@@ -49,5 +54,9 @@ Task csv_task(const std::string& name, const std::string& path,
 const std::vector<Task>& all_tasks();
 void register_task(Task task);
 const Task& find_task(const std::string& name);  // throws std::invalid_argument
+// The task `name` with `options` (validated against its specs; OptionError
+// names a bad key). Options given make the name "name[key=value,...]", so
+// two configurations of one task keep their results apart.
+Task configure_task(const std::string& name, const nlohmann::json& options);
 
 }  // namespace gsnn

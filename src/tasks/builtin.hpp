@@ -1,0 +1,20 @@
+// Generators of the built-in tasks that live in files of their own, and the
+// sampling helper they share. tasks/task.cpp registers them.
+#pragma once
+
+#include <functional>
+
+#include "tasks/task.hpp"
+
+namespace gsnn {
+
+// n points drawn by `point(i, row)` (dim values each), targets f(row), one target "y".
+Dataset sample_dataset(int64_t n, int64_t dim, const std::function<void(int64_t, double*)>& point,
+                       const std::function<double(const double*)>& f,
+                       std::vector<std::string> inputs);
+
+// Seed 002 section 4.1: the 2-D target at difficulty level 1-4 (tasks/function2d.cpp).
+Task function2d_task(const nlohmann::json& options);
+double function2d_target(int64_t level, double x1, double x2);
+
+}  // namespace gsnn
