@@ -10,6 +10,7 @@
 #include "io/config.hpp"
 #include "io/files.hpp"
 #include "io/model_file.hpp"
+#include "tasks/kind.hpp"
 
 namespace gsnn::cli {
 namespace {
@@ -77,6 +78,11 @@ void run_predict(const PredictArgs& a) {
       header.push_back(prefix + "std");
       columns.push_back(column(out.mean, k));
       columns.push_back(column(out.var.sqrt(), k));
+    }
+  } else if (!find_task_kind(model.kind).class_logits) {  // values, e.g. a PDE solution u
+    for (size_t k = 0; k < model.outputs.size(); ++k) {
+      header.push_back(model.outputs[k]);
+      columns.push_back(column(out.mean, k));
     }
   } else {  // classes: the most probable one, then each class's probability
     header.push_back("class");

@@ -35,6 +35,15 @@ const std::vector<MetricInfo>& metric_infos() { return registry().all(); }
 void register_metric(MetricInfo info) { registry().add(std::move(info)); }
 const MetricInfo* find_metric(const std::string& name) { return registry().find_or_null(name); }
 
+nlohmann::json solution_metrics(const torch::Tensor& value, const torch::Tensor& truth) {
+  torch::NoGradGuard guard;
+  const auto y = truth.to(torch::kFloat64).to(value.device());
+  const auto err = y - value.to(torch::kFloat64);
+  return {{"mse", err.square().mean().item<double>()},
+          {"relative_l2", (err.norm() / y.norm().clamp_min(1e-300)).item<double>()},
+          {"max_error", err.abs().max().item<double>()}};
+}
+
 nlohmann::json classification_metrics(const torch::Tensor& logits, const torch::Tensor& target) {
   torch::NoGradGuard guard;
   const auto classes = target.reshape({-1}).to(torch::kLong).to(logits.device());

@@ -40,6 +40,10 @@ const MetricInfo* find_metric(const std::string& name);  // nullptr if unknown
 // against class indices [n, 1].
 nlohmann::json classification_metrics(const torch::Tensor& logits, const torch::Tensor& target);
 
+// mse, relative_l2 and max_error of values [n, k] against the truth [n, k]
+// (a deterministic prediction, e.g. a PDE solution).
+nlohmann::json solution_metrics(const torch::Tensor& value, const torch::Tensor& truth);
+
 struct Metrics {
   double mse = 0;
   double rmse = 0;

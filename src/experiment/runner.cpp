@@ -240,6 +240,36 @@ std::string run_directory(const Experiment& e, const std::string& task, const st
       .string();
 }
 
+namespace {
+
+// The kind's tracked metrics of the model on `set`, named "<set>_<metric>".
+std::vector<std::pair<std::string, double>> tracked_metrics(TrainedModel& model,
+                                                            const TaskKind& kind,
+                                                            const NamedSet& set) {
+  torch::NoGradGuard guard;
+  const bool training = model.network->is_training();
+  model.network->eval();
+  const auto metrics = kind.evaluate(model.predict(set.data.x), set.data);
+  model.network->train(training);
+  std::vector<std::pair<std::string, double>> out;
+  for (const auto& name : kind.tracked)
+    if (metrics.contains(name))
+      out.emplace_back(set.name + "_" + name, metrics[name].get<double>());
+  return out;
+}
+
+nlohmann::json phases_json(const std::vector<TrainPhase>& phases) {
+  auto out = nlohmann::json::array();
+  for (const auto& p : phases)
+    out.push_back({{"optimizer", p.optimizer},
+                   {"steps", p.steps},
+                   {"step_seconds", p.step_seconds},
+                   {"ms_per_step", p.steps > 0 ? 1e3 * p.step_seconds / p.steps : 0.0}});
+  return out;
+}
+
+}  // namespace
+
 RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
   const DirectoryLock lock(e.output);  // one writer per results directory
   RunSummary summary;
@@ -300,6 +330,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         request.training = train_options;
         request.training.progress = options.progress;
         request.kind = task.kind;
+        request.dtype = task.dtype;
         request.device = options.device;
 
         TrainedModel trained;
@@ -319,6 +350,8 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         hooks.on_checkpoint = [&](const TrainState& s) {
           save_checkpoint(dir / "checkpoint", trained, s, config);
         };
+        if (!kind.tracked.empty() && !data.evaluation.empty())
+          hooks.track = [&] { return tracked_metrics(trained, kind, data.evaluation.front()); };
         const auto result =
             train_model(trained, data.train, data.validation, request, label, hooks);
 
@@ -358,6 +391,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
             {"stop_reason", result.stop_reason},
             {"diverged", result.diverged},
             {"seconds", result.seconds},
+            {"phases", phases_json(result.phases)},
             {"resumed", resumed},
             {"machine", machine()},
             {"finished_at", now_iso()},

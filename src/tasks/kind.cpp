@@ -15,16 +15,33 @@ Registry<TaskKind>& registry() {
   static Registry<TaskKind> r{
       "task kind",
       {
-          {"regression", "real-valued targets, predicted with a Gaussian (mean, std)", "mse", true,
+          {"regression",
+           "real-valued targets, predicted with a Gaussian (mean, std)",
+           "mse",
+           true,
            [](const Dataset& d) { return d.target_names; },
            [](const Prediction& p, const Dataset& d) {
              return evaluate_prediction(p.moments(), d.y).to_json();
-           }},
+           },
+           false,
+           {"mse"}},
           {"classification", "one class index per row (0, 1, ...); the model outputs logits",
            "cross_entropy", false, [](const Dataset& d) { return d.classes; },
            [](const Prediction& p, const Dataset& d) {
              return classification_metrics(p.mean, d.y);
-           }},
+           },
+           true},
+          {"pde",
+           "a solution u of a PDE on collocation points (pde/problem.hpp); exact u on a grid",
+           "pde",
+           false,
+           [](const Dataset&) { return std::vector<std::string>{"u"}; },
+           [](const Prediction& p, const Dataset& d) {
+             // Only sets holding the exact solution (one column) are measured.
+             return d.y.size(1) == 1 ? solution_metrics(p.mean, d.y) : nlohmann::json::object();
+           },
+           false,
+           {"relative_l2", "mse"}},
       }};
   return r;
 }

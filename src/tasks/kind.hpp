@@ -27,6 +27,11 @@ struct TaskKind {
   std::function<std::vector<std::string>(const Dataset&)> output_names;
   // Metrics of a prediction (targets' own units) on a data set: name -> value.
   std::function<nlohmann::json(const Prediction&, const Dataset&)> evaluate;
+  // The outputs are class logits (predictions report class probabilities).
+  bool class_logits = false;
+  // Metrics of `evaluate` on the first evaluation set recorded at every
+  // check during training (curve parts "test_<metric>").
+  std::vector<std::string> tracked = {};
 };
 
 // Built in: "regression" (mse, nll, calibration, ...) and "classification"

@@ -4,6 +4,7 @@
 #include "core/registry.hpp"
 #include "data/csv.hpp"
 #include "io/files.hpp"
+#include "pde/problem.hpp"
 #include "tasks/builtin.hpp"
 
 #include <fmt/format.h>
@@ -123,6 +124,8 @@ Registry<Task>& registry() {
            noisy_sine,
            {{"builtin", "noisy-sine"}}},
           function2d_task({}),
+          pde_task(poisson2d_problem()),
+          pde_task(helmholtz2d_problem()),
       }};
   return tasks;
 }

@@ -36,6 +36,7 @@ struct Task {
   // What defines the data (compared when deciding whether a result is stale).
   nlohmann::json definition;
   std::string kind = "regression";  // see tasks/kind.hpp
+  std::string dtype = "float32";    // precision models are trained in (pde tasks: float64)
   // A task with options (e.g. function2d's level): their specs, and how the
   // task is built for resolved options. Empty for tasks without options.
   std::vector<OptionSpec> options = {};

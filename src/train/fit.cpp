@@ -17,6 +17,44 @@ Batch to_batch(const Dataset& d, const torch::Device& device) {
 
 torch::Device device_of(const TrainedModel& m) { return m.network->parameters().front().device(); }
 
+// The second phase of `lbfgs_steps`: L-BFGS from where the first optimiser
+// stopped (full batch, lr 1 with a strong-Wolfe line search), its curve
+// appended to the first's. Not checkpointed: a run killed here resumes
+// the first phase's last checkpoint and does this phase again, identically.
+void polish_with_lbfgs(Network& network, const Objective& objective, const Batch& train,
+                       const Batch& validation, const TrainOptions& first, const std::string& label,
+                       const TrainHooks& hooks, TrainResult& result) {
+  TrainOptions o = first;
+  o.optimizer = "lbfgs";
+  o.steps = first.lbfgs_steps;
+  o.lbfgs_steps = 0;
+  o.lr = 1;
+  o.lr_schedule = "constant";
+  o.batch_size = 0;
+  o.clip_norm = 0;
+  o.patience = 0;
+  o.group_lr.clear();
+  o.freeze.clear();
+  TrainHooks h;
+  h.track = hooks.track;
+  h.on_check = hooks.on_check;
+  const auto second = train_network(network, objective, train, validation, o, label + " lbfgs", h);
+  for (auto point : second.curve) {
+    point.step += result.steps_run;
+    point.seconds += result.seconds;
+    result.curve.push_back(point);
+  }
+  if (second.best_step > 0) {
+    result.best_step = result.steps_run + second.best_step;
+    result.best_validation = second.best_validation;
+  }
+  result.steps_run += second.steps_run;
+  result.seconds += second.seconds;
+  result.stop_reason += "; then lbfgs: " + second.stop_reason;
+  result.diverged = second.diverged;
+  result.phases.insert(result.phases.end(), second.phases.begin(), second.phases.end());
+}
+
 }  // namespace
 
 TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
@@ -33,15 +71,14 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   if (m.outputs.empty())
     throw std::invalid_argument("fit: the data has no outputs (targets or classes)");
   const ModelShape shape{train.x.sizes().slice(1).vec(), static_cast<int64_t>(m.outputs.size())};
-  {
-    // Weight initialisation draws from LibTorch's global generator: seeded
-    // and used under one lock, so that concurrent fits stay reproducible.
-    static std::mutex global_generator;
-    std::lock_guard<std::mutex> lock(global_generator);
-    torch::manual_seed(request.training.seed);
-    m.network =
-        Network(build_model(m.spec, shape), shape, kind.regression, request.training.noise_init);
-  }
+  // Weight initialisation (and data-dependent initialisation such as
+  // k-means++ centres) draws from LibTorch's global generator: seeded and
+  // used under one lock, so that concurrent fits stay reproducible.
+  static std::mutex global_generator;
+  std::lock_guard<std::mutex> lock(global_generator);
+  torch::manual_seed(request.training.seed);
+  m.network =
+      Network(build_model(m.spec, shape), shape, kind.regression, request.training.noise_init);
   const auto s = Standardizer::fit(train);
   m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
   m.network->to(torch::Device(request.device),
@@ -76,6 +113,9 @@ TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& va
   } else {
     result = train_network(m.network, *objective, train_batch, validation_batch, request.training,
                            label, hooks);
+    if (request.training.lbfgs_steps > 0 && !result.diverged)
+      polish_with_lbfgs(m.network, *objective, train_batch, validation_batch, request.training,
+                        label, hooks, result);
   }
   m.network->eval();
   m.training = {{"options", request.training.to_json()},

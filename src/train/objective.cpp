@@ -2,6 +2,7 @@
 #include "train/objective.hpp"
 
 #include "core/registry.hpp"
+#include "pde/objective.hpp"
 
 #include <fmt/format.h>
 
@@ -74,6 +75,11 @@ Registry<ObjectiveInfo>& registry() {
            "softmax cross-entropy of the class logits",
            {"classification"},
            maker<CrossEntropyObjective>()},
+          {"pde",
+           "physics-informed: weighted interior (-Lap u + kappa u - f) and boundary (u - g) "
+           "squared residuals",
+           {"pde"},
+           make_pde_objective},
       }};
   return r;
 }

@@ -38,6 +38,13 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
          0,
          1e6},
         {"steps", d.steps, "optimiser steps (lbfgs: iterations)", {}, 1, 1e9},
+        {"lbfgs_steps",
+         d.lbfgs_steps,
+         "after the steps: this many L-BFGS iterations (strong-Wolfe line search, lr 1, full "
+         "batch), 0 = none",
+         {},
+         0,
+         1e9},
         {"batch_size", d.batch_size, "mini-batch size, 0 = full batch", {}, 0, 1e9},
         {"loss", d.loss, "objective: mse, nll (regression), cross_entropy (classification), ..."},
         {"clip_norm", d.clip_norm, "gradient-norm clipping, 0 = off", {}, 0, 1e30},
@@ -74,8 +81,8 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
 
 // JSON <-> TrainOptions field by field (`progress` is a run-time choice, not an option).
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainOptions, optimizer, lr, lr_schedule, lr_final_ratio,
-                                   weight_decay, steps, batch_size, loss, clip_norm, eval_every,
-                                   patience, noise_init, seed, group_lr, freeze)
+                                   weight_decay, steps, lbfgs_steps, batch_size, loss, clip_norm,
+                                   eval_every, patience, noise_init, seed, group_lr, freeze)
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
   auto o = resolve_options("training", specs(), options).get<TrainOptions>();
@@ -90,7 +97,12 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
   return o;
 }
 
-nlohmann::json TrainOptions::to_json() const { return *this; }
+nlohmann::json TrainOptions::to_json() const {
+  nlohmann::json j = *this;
+  // Left out when unused, so results written before the option existed stay current.
+  if (lbfgs_steps == 0) j.erase("lbfgs_steps");
+  return j;
+}
 
 namespace {
 
@@ -188,6 +200,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
            std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   };
   auto kept = take_snapshot(*model);  // best validation, else last finite
+  TrainPhase phase{opt_info.name};
   result.best_validation = std::numeric_limits<double>::infinity();
   int64_t checks_without_improvement = 0;
   Progress progress(label, o.steps, o.progress);
@@ -254,6 +267,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
     }
 
     double step_loss = 0;
+    const auto step_start = std::chrono::steady_clock::now();
     auto closure = [&]() -> torch::Tensor {
       optimizer->zero_grad();
       auto loss = objective.loss(model, batch).total;
@@ -279,6 +293,9 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
       step_loss = closure().item<double>();
       if (std::isfinite(step_loss)) optimizer->step();
     }
+    phase.step_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+    phase.steps = step - first_step + 1;
     result.steps_run = step;
 
     // A step that turns the weights non-finite shows in the next step's loss;
@@ -307,6 +324,8 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
       result.curve.push_back(
           {step, train_value, val_loss, seconds(),
            full_batch ? part_values(train_loss) : std::vector<std::pair<std::string, double>>{}});
+      if (hooks.track)
+        for (auto& value : hooks.track()) result.curve.back().parts.push_back(std::move(value));
       if (hooks.on_check) hooks.on_check(result.curve.back());
       const double score = has_validation ? val_loss : train_value;
       if (std::isfinite(score) && (!has_validation || score < result.best_validation)) {
@@ -338,6 +357,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
   if (!has_validation) result.best_validation = std::numeric_limits<double>::quiet_NaN();
   objective.finish(model, has_validation ? validation : train);
   result.seconds = seconds();
+  result.phases.push_back(phase);
   progress.finish(result.stop_reason);
   return result;
 }

@@ -30,6 +30,7 @@ struct TrainOptions {
   double lr_final_ratio = 0.01;        // final lr = lr * ratio (cosine, exponential)
   double weight_decay = 0.0;           // adam: L2; adamw: decoupled
   int64_t steps = 2000;                // optimiser steps (L-BFGS: iterations)
+  int64_t lbfgs_steps = 0;             // then L-BFGS iterations (train/fit.cpp), 0 = none
   int64_t batch_size = 0;              // 0 = full batch
   std::string loss = "mse";            // objective, see objectives()
   double clip_norm = 0.0;              // max gradient norm, 0 = off
@@ -55,6 +56,13 @@ struct CurvePoint {
   std::vector<std::pair<std::string, double>> parts;  // the objective's parts on the train set
 };
 
+// Time spent in one optimiser's steps (checks and evaluations excluded).
+struct TrainPhase {
+  std::string optimizer;
+  int64_t steps = 0;
+  double step_seconds = 0;
+};
+
 struct TrainResult {
   int64_t steps_run = 0;
   int64_t best_step = 0;  // weights kept are from this step
@@ -64,6 +72,7 @@ struct TrainResult {
   bool diverged = false;
   std::vector<CurvePoint> curve;
   double seconds = 0;
+  std::vector<TrainPhase> phases;
 };
 
 // Everything besides the model's weights that training needs to continue
@@ -87,7 +96,10 @@ struct TrainHooks {
   int64_t checkpoint_every = 0;  // steps between on_checkpoint calls, 0 = never
   std::function<void(const TrainState&)> on_checkpoint;
   std::function<void(const CurvePoint&)> on_check;  // after every check (callbacks)
-  const TrainState* resume = nullptr;               // continue from here (weights already loaded)
+  // Extra values recorded at every check into the curve point's parts
+  // (e.g. the error on a test grid while a PDE solver trains).
+  std::function<std::vector<std::pair<std::string, double>>()> track;
+  const TrainState* resume = nullptr;  // continue from here (weights already loaded)
 };
 
 // Trains `model` in place on raw data already on the model's device
