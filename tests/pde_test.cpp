@@ -78,6 +78,35 @@ TEST(Pde, AutogradLaplacianOfEveryModelMatchesFiniteDifferences) {
   }
 }
 
+// The forward Laplacian (mlp with each activation, gmnm full and rank 1)
+// equals the nested-autograd one, through the Network's input scaling.
+TEST(Pde, ForwardLaplacianEqualsAutograd) {
+  const std::vector<std::pair<std::string, nlohmann::json>> models = {
+      {"mlp-tanh", {}}, {"mlp-silu", {}},        {"mlp-gelu", {}},
+      {"mlp-relu", {}}, {"gmnm", {{"rank", 0}}}, {"gmnm", {{"rank", 1}}}};
+  for (const auto& [model, options] : models) {
+    torch::manual_seed(12);
+    Network net(build_model(resolve_model(model, options), 3, 2), ModelShape{{3}, 2}, false, 0.1);
+    net->to(f64);
+    net->set_scaling(torch::tensor({0.1, -0.2, 0.3}, f64), torch::tensor({0.7, 1.3, 2.0}, f64),
+                     torch::zeros({2}, f64), torch::ones({2}, f64));
+    const auto x = (torch::rand({25, 3}, f64) * 2 - 1).requires_grad_(true);
+    const auto [u, lap] = net->value_and_laplacian(x);
+    ASSERT_TRUE(lap.defined()) << model;
+    const auto reference = net->forward(x).mean;
+    EXPECT_TRUE(torch::allclose(u, reference, 0, 1e-12)) << model;
+    for (int64_t k = 0; k < 2; ++k) {
+      const auto expected = laplacian(reference.select(1, k).unsqueeze(1), x).squeeze(1);
+      EXPECT_LT((lap.select(1, k) - expected).abs().max().item<double>(),
+                1e-10 * std::max(1.0, expected.abs().max().item<double>()))
+          << model << " output " << k;
+    }
+  }
+  // Families without one say so (the pde objective then uses autograd).
+  Network kan(build_model(resolve_model("kan", {}), 2, 1), ModelShape{{2}, 1}, false, 0.1);
+  EXPECT_FALSE(kan->value_and_laplacian(torch::zeros({3, 2})).second.defined());
+}
+
 // A small solve of poisson2d (400 interior + 80 boundary points): Adam, then
 // L-BFGS from where Adam stopped, through the runner's pipeline pieces.
 TEST(Pde, SmallPoissonSolveWithAdamThenLbfgs) {

@@ -38,13 +38,27 @@ void GmnmImpl::initialise(const torch::Tensor& x) {
   centres.copy_(choose_centres(x.flatten(1), options.components(), options.centre_init()));
 }
 
-torch::Tensor GmnmImpl::activations_chunk(const torch::Tensor& x) {
+torch::Tensor GmnmImpl::projections(const torch::Tensor& x) {
   const int64_t m = options.components(), k = rank(), d = options.in_features();
   // r = A (x - mu) + b = A x + (b - A mu): no [batch, m, d] difference tensor.
   const auto a = projection.reshape({m * k, d});
   const auto shift = offset - torch::einsum("mkd,md->mk", {projection, centres});
-  const auto r = torch::matmul(x, a.t()).reshape({x.size(0), m, k}) + shift;
-  return torch::exp(-0.5 * (r.square() * alpha.square()).sum(-1));
+  return torch::matmul(x, a.t()).reshape({x.size(0), m, k}) + shift;
+}
+
+torch::Tensor GmnmImpl::activations_chunk(const torch::Tensor& x) {
+  return torch::exp(-0.5 * (projections(x).square() * alpha.square()).sum(-1));
+}
+
+std::pair<torch::Tensor, torch::Tensor> GmnmImpl::forward_laplacian(const torch::Tensor& x,
+                                                                    const torch::Tensor& w) {
+  const auto r = projections(x);                                       // [n, m, k]
+  const auto d2 = alpha.square();                                      // [m, k]
+  const auto f = torch::exp(-0.5 * (r.square() * d2).sum(-1));         // [n, m]
+  const auto g = torch::einsum("nmk,mkd->nmd", {r * d2, projection});  // [n, m, d]
+  const auto trace = torch::einsum("mk,mkd,d->m", {d2, projection.square(), w});
+  const auto lap_f = f * ((g.square() * w).sum(-1) - trace);
+  return {torch::addmm(bias, f, mixing), lap_f.matmul(mixing)};
 }
 
 // fn over x in chunks of rows when no gradient is recorded (prediction on

@@ -43,6 +43,11 @@ class GmnmImpl : public torch::nn::Module {
  public:
   explicit GmnmImpl(GmnmOptions options);
   torch::Tensor forward(const torch::Tensor& x);  // [batch, in] -> [batch, out]
+  // Output and sum_i w_i d2y/dx_i2 in closed form: with g_j = A_j^T diag(alpha_j^2) r_j,
+  // grad f_j = -f_j g_j and Lap_w f_j = f_j (sum_i w_i g_ji^2 - sum_i w_i (A_j^T diag(alpha_j^2)
+  // A_j)_ii).
+  std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& x,
+                                                            const torch::Tensor& w);
   // Component activations f [batch, m] (before mixing).
   torch::Tensor activations(const torch::Tensor& x);
   // Data-dependent start: centres chosen from x [n, in] by options.centre_init.
@@ -53,6 +58,7 @@ class GmnmImpl : public torch::nn::Module {
   torch::Tensor centres, projection, offset, alpha, mixing, bias;
 
  private:
+  torch::Tensor projections(const torch::Tensor& x);  // r [batch, m, k]
   torch::Tensor activations_chunk(const torch::Tensor& x);
   template <class Fn>
   torch::Tensor by_chunks(const torch::Tensor& x, Fn fn);

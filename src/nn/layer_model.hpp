@@ -5,10 +5,21 @@
 #pragma once
 
 #include <memory>
+#include <type_traits>
+#include <utility>
 
 #include "nn/model.hpp"
 
 namespace gsnn {
+
+// Whether Layer has forward_laplacian(z, w) -> pair<Tensor, Tensor>.
+template <class Layer, class = void>
+constexpr bool kHasForwardLaplacian = false;
+template <class Layer>
+constexpr bool kHasForwardLaplacian<
+    Layer, std::void_t<decltype(std::declval<Layer&>().forward_laplacian(
+               std::declval<const torch::Tensor&>(), std::declval<const torch::Tensor&>()))>> =
+    true;
 
 template <class Layer>
 class LayerModelImpl : public ModelImpl {
@@ -20,6 +31,11 @@ class LayerModelImpl : public ModelImpl {
   }
   void initialise(const torch::Tensor& x, const torch::Tensor&) override {
     layer_->initialise(x.flatten(1));
+  }
+  std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
+                                                            const torch::Tensor& w) override {
+    if constexpr (kHasForwardLaplacian<Layer>) return layer_->forward_laplacian(z, w);
+    return {};
   }
   Layer& layer() { return *layer_; }
 

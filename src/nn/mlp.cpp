@@ -1,9 +1,12 @@
 // MlpImpl: Linear/activation stack built from MlpOptions.
 #include "nn/mlp.hpp"
 
+#include <torch/nn/functional/linear.h>
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/linear.h>
 
+#include <array>
+#include <cmath>
 #include <stdexcept>
 
 namespace gsnn {
@@ -30,6 +33,48 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
   }
   net->push_back(torch::nn::Linear(o.width, o.outputs));
   net_ = register_module("net", net);
+}
+
+namespace {
+// sigma(a), sigma'(a) and sigma''(a) of each activation.
+std::array<torch::Tensor, 3> activation_and_derivatives(const std::string& name,
+                                                        const torch::Tensor& a) {
+  if (name == "tanh") {
+    const auto t = torch::tanh(a), d1 = 1 - t.square();
+    return {t, d1, -2 * t * d1};
+  }
+  if (name == "relu") return {torch::relu(a), (a > 0).to(a.dtype()), torch::zeros_like(a)};
+  if (name == "silu") {
+    const auto s = torch::sigmoid(a), ds = s * (1 - s);
+    return {a * s, s + a * ds, ds * (2 + a * (1 - 2 * s))};
+  }
+  // gelu (exact): a Phi(a); sigma' = Phi + a phi, sigma'' = phi (2 - a^2)
+  const auto phi = torch::exp(-0.5 * a.square()) / std::sqrt(2 * M_PI);
+  const auto cdf = 0.5 * (1 + torch::erf(a / std::sqrt(2.0)));
+  return {a * cdf, cdf + a * phi, phi * (2 - a.square())};
+}
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> MlpImpl::forward_laplacian(const torch::Tensor& z,
+                                                                   const torch::Tensor& w) {
+  // h [n, units], jac [n, d, units] = dh/dz, lap [n, units] = sum_i w_i d2h/dz_i2.
+  auto h = z.flatten(1);
+  const int64_t d = h.size(1);
+  auto jac = torch::eye(d, h.options()).unsqueeze(0).expand({h.size(0), d, d});
+  auto lap = torch::zeros_like(h);
+  for (const auto& child : net_->children()) {
+    if (const auto* linear = child->as<torch::nn::LinearImpl>()) {
+      h = torch::nn::functional::linear(h, linear->weight, linear->bias);
+      jac = jac.matmul(linear->weight.t());
+      lap = lap.matmul(linear->weight.t());
+      continue;
+    }
+    const auto [value, d1, d2] = activation_and_derivatives(options_.activation, h);
+    lap = d1 * lap + d2 * (jac.square() * w.view({1, -1, 1})).sum(1);
+    jac = jac * d1.unsqueeze(1);
+    h = value;
+  }
+  return {h, lap};
 }
 
 Moments MlpImpl::forward(const Moments& input) {

@@ -24,6 +24,9 @@ class MlpImpl : public ModelImpl {
  public:
   explicit MlpImpl(MlpOptions options);
   Moments forward(const Moments& input) override;
+  // Value, input Jacobian and weighted Laplacian carried layer by layer.
+  std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
+                                                            const torch::Tensor& w) override;
   const MlpOptions& options() const { return options_; }
 
  private:

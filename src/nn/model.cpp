@@ -26,6 +26,11 @@ std::vector<ParameterGroup> ModelImpl::parameter_groups() {
 
 void ModelImpl::initialise(const torch::Tensor&, const torch::Tensor&) {}
 
+std::pair<torch::Tensor, torch::Tensor> ModelImpl::forward_laplacian(const torch::Tensor&,
+                                                                     const torch::Tensor&) {
+  return {};
+}
+
 void ModelImpl::fit_directly(const torch::Tensor&, const torch::Tensor&, uint64_t) {
   throw std::logic_error("fit_directly called on a model trained by gradient steps");
 }
@@ -107,6 +112,13 @@ Prediction NetworkImpl::predict(const torch::Tensor& x, const torch::Tensor& x_v
   out.mean = f64(out.mean) * f64(target_scale_) + f64(target_mean_);
   out.var = f64(out.var) * f64(target_scale_).square();
   return out;
+}
+
+std::pair<torch::Tensor, torch::Tensor> NetworkImpl::value_and_laplacian(const torch::Tensor& x) {
+  if (shape_.input_shape.size() != 1) return {};
+  // z = (x - mean) / scale, so d2/dx_i2 = d2/dz_i2 / scale_i^2.
+  const auto w = (1 / f64(input_scale_).square()).to(input_scale_.scalar_type());
+  return body_->forward_laplacian(scale_inputs(x), w);
 }
 
 torch::Tensor NetworkImpl::scale_inputs(const torch::Tensor& x) const {

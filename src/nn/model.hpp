@@ -66,6 +66,13 @@ class ModelImpl : public torch::nn::Module {
   // Checks loaded weights beyond shape and finiteness (e.g. tau^2 >= 0);
   // throws std::runtime_error naming the tensor. Default: nothing to check.
   virtual void check_weights() const {}
+  // The "forward Laplacian" (Li et al. 2023): the output u [n, outputs] and
+  // sum_i w_i d2u/dz_i2 for standardised inputs z [n, d] and weights w [d],
+  // in one forward pass that autograd differentiates once (no nested
+  // gradients). Families without it return undefined tensors; callers then
+  // take the Laplacian by nested autograd (pde/objective.hpp).
+  virtual std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
+                                                                    const torch::Tensor& w);
 };
 using ModelPtr = std::shared_ptr<ModelImpl>;
 
@@ -98,7 +105,11 @@ class NetworkImpl : public torch::nn::Module {
   Prediction forward(const torch::Tensor& x, const torch::Tensor& x_var = {});
   // The same in the targets' own units.
   Prediction predict(const torch::Tensor& x, const torch::Tensor& x_var = {});
-  torch::Tensor scale_inputs(const torch::Tensor& x) const;   // raw -> standardised
+  torch::Tensor scale_inputs(const torch::Tensor& x) const;  // raw -> standardised
+  // Deterministic output and its Laplacian with respect to the raw inputs x
+  // [n, d] (in the units forward() returns), by the body's forward
+  // Laplacian; undefined tensors if the body has none.
+  std::pair<torch::Tensor, torch::Tensor> value_and_laplacian(const torch::Tensor& x);
   torch::Tensor scale_targets(const torch::Tensor& y) const;  // raw -> standardised
 
   // Per-feature input and per-target output scaling (mean, scale > 0).

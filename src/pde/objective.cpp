@@ -22,12 +22,16 @@ class PdeObjective : public Objective {
   LossParts loss(Network& model, const Batch& b) const override {
     // Derivatives are needed even where the trainer evaluates without gradients.
     torch::AutoGradMode enable(true);
-    const auto x = b.x.detach().requires_grad_(true);
-    const auto u = model->forward(x).mean;
+    auto [u, lap] = model->value_and_laplacian(b.x);
+    if (!lap.defined()) {  // no forward Laplacian for this family: nested autograd
+      const auto x = b.x.detach().requires_grad_(true);
+      u = model->forward(x).mean;
+      lap = laplacian(u, x);
+    }
     const auto target = b.y.select(1, 0).unsqueeze(1), weight = b.y.select(1, 3).unsqueeze(1);
     const auto on_boundary = b.y.select(1, 1).unsqueeze(1) > 0.5;
     const auto kappa = b.y.select(1, 2).unsqueeze(1);
-    const auto interior_residual = -laplacian(u, x) + kappa * u - target;
+    const auto interior_residual = -lap + kappa * u - target;
     const auto boundary_residual = u - target;
     auto weighted_mean = [&](const torch::Tensor& r, const torch::Tensor& mask) {
       const auto w = weight * mask.to(weight.dtype());
