@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build clang-format
   libtorch-dev libopenblas0-openmp
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libmuparser-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox
   python3-numpy python3-torch python3-sklearn

@@ -60,6 +60,10 @@ bad "empty name in list" fit --data good.csv --inputs x1,,x2 --target y --out m
 # ---- command-line options ---------------------------------------------------
 bad "unknown command 'frobnicate'" "$gsnn" frobnicate
 bad "option 'level' must be <= 4" "$gsnn" run function2d -o level=9 --out r -q
+printf '[[pde]]\nname = "p"\ndomain = [[0, 1], [0, 1]]\nsource = "sin(x"\nboundary = "0"\n[[model]]\nfamily = "mlp"\n' > badexpr.toml
+bad "key 'pde\[0\].source'.*at position" "$gsnn" run badexpr.toml --out r -q
+printf '[[pde]]\nname = "p"\ndomain = "disc"\nsource = "1"\nboundary = "0"\n[[model]]\nfamily = "mlp"\n' > disc.toml
+bad "only rectangles are supported" "$gsnn" run disc.toml --out r -q
 bad "task smooth2d has no options" "$gsnn" run smooth2d -o level=2 --out r -q
 bad "expected key=value" "$gsnn" run function2d -o level --out r -q
 bad "option 'components' must be >= 1" fit --data good.csv --inputs x1 --target y --out m --model gmnm -o components=0

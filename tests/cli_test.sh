@@ -135,6 +135,35 @@ printf 'x1,x2\n0.5,-1\n3,3\n' > f2d_points.csv
   --out f2d_pred.csv -q || fail "predict with a gmnm model"
 [ "$(wc -l < f2d_pred.csv)" -eq 3 ] || fail "gmnm predictions: $(cat f2d_pred.csv)"
 
+# a user's PDE from an experiment file: run, report (solution and error maps), predict u
+cat > pde.toml <<'TOML'
+name = "pde"
+[[pde]]
+name = "membrane"
+domain = [[0, 1], [0, 2]]
+source = "1.25 * pi^2 * sin(pi * x) * sin(pi * y / 2)"
+boundary = "0"
+exact = "sin(pi * x) * sin(pi * y / 2)"
+options = { interior = 200, boundary = 40, grid = 21 }
+[training]
+steps = 30
+lbfgs_steps = 5
+[[model]]
+family = "gmnm"
+options = { components = 16 }
+TOML
+"$gsnn" run pde.toml --out res_pde -q > /dev/null || fail "run of a user PDE"
+/usr/bin/python3 -c "
+import json; r = json.load(open('res_pde/membrane/gmnm/seed-0/result.json'))
+assert [p['optimizer'] for p in r['phases']] == ['adam', 'lbfgs'], r['phases']
+assert 'test_relative_l2' in r['curve'][-1]['parts'] and r['metrics']['test']['relative_l2'] > 0
+" || fail "user PDE result"
+"$gsnn" report res_pde -o rep_pde > /dev/null || fail "report of a user PDE"
+ls rep_pde/s0_solution_m0.png rep_pde/s0_error_m0.png > /dev/null || fail "no solution/error map"
+printf 'x,y\n0.5,1\n' > pde_points.csv
+"$gsnn" predict --model res_pde/membrane/gmnm/seed-0/model --data pde_points.csv --out pde_u.csv -q
+head -1 pde_u.csv | grep -q "^x,y,u$" || fail "pde predictions: $(cat pde_u.csv)"
+
 # kill a run midway, rerun: the finished seed is untouched, the killed one
 # resumes from its checkpoint and ends exactly as an uninterrupted run.
 run_args=(smooth2d --models gsnn --seeds 2 --steps 1500 --checkpoint-every 100 -q)

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include "experiment/spec.hpp"
 #include "pde/objective.hpp"
 #include "pde/problem.hpp"
 #include "tasks/kind.hpp"
@@ -135,6 +136,57 @@ TEST(Pde, SmallPoissonSolveWithAdamThenLbfgs) {
     EXPECT_LT(metrics["test"]["relative_l2"].get<double>(), 0.15) << model;
     EXPECT_EQ(fit.model.outputs, std::vector<std::string>{"u"});
   }
+}
+
+// A user's problem from an experiment file: expressions evaluated at the
+// collocation points, the exact solution's residual ~0 (kappa = 1 and a
+// non-zero boundary), a short run, and clear errors for bad input.
+TEST(Pde, UserProblemFromAnExperimentFile) {
+  test::TempDir dir;
+  const std::string models = "\n[training]\nsteps = 50\n[[model]]\nfamily = \"mlp-tanh\"\n";
+  const auto e = load_experiment(dir.write("e.toml", R"(name = "user"
+[[pde]]
+name = "membrane"
+domain = [[0, 1], [0, 2]]
+kappa = 1.0
+source = "(1 + 1.25 * pi^2) * sin(pi * x) * sin(pi * y / 2) + x * y"
+boundary = "x * y"
+exact = "sin(pi * x) * sin(pi * y / 2) + x * y"
+options = { interior = 300, boundary = 60 }
+)" + models));
+  ASSERT_EQ(e.tasks.size(), 1u);
+  const auto data = e.tasks[0].generate(1);
+  const auto x = data.train.x.clone().requires_grad_(true);
+  const auto px = x.select(1, 0), py = x.select(1, 1);
+  const auto u = (torch::sin(M_PI * px) * torch::sin(M_PI * py / 2) + px * py).unsqueeze(1);
+  const auto target = data.train.y.select(1, 0).unsqueeze(1);
+  const auto boundary = data.train.y.select(1, 1).unsqueeze(1) > 0.5;
+  const auto residual = torch::where(boundary, u - target, -laplacian(u, x) + u - target);
+  EXPECT_LT(residual.abs().max().item<double>(), 1e-10);
+  EXPECT_LE(data.train.x.select(1, 1).max().item<double>(), 2.0);
+  EXPECT_EQ(data.find("test")->size(), 101 * 101);
+
+  auto error = [&](const std::string& table) {
+    return test::error_message([&] {
+      load_experiment(dir.write("bad.toml", "[[pde]]\nname = \"p\"\n" + table + models));
+    });
+  };
+  const std::string good = "domain = [[0, 1], [0, 1]]\nboundary = \"0\"\n";
+  auto m = error(good + "source = \"sin(pi * x\"\n");
+  EXPECT_NE(m.find("bad.toml:5: key 'pde[0].source'"), std::string::npos) << m;
+  EXPECT_NE(m.find("at position"), std::string::npos) << m;
+  m = error(good + "source = \"z * x\"\n");
+  EXPECT_NE(m.find("key 'pde[0].source'"), std::string::npos) << m;
+  EXPECT_NE(m.find("\"z\""), std::string::npos) << m;  // muparser names the unknown token
+  m = error("domain = \"circle\"\nboundary = \"0\"\nsource = \"1\"\n");
+  EXPECT_NE(m.find("key 'pde[0].domain': domain: only rectangles are supported"), std::string::npos)
+      << m;
+  m = error("domain = [[0, 1], [0, 1], [0, 1]]\nboundary = \"0\"\nsource = \"1\"\n");
+  EXPECT_NE(m.find("only rectangles"), std::string::npos) << m;
+  m = error(good);
+  EXPECT_NE(m.find("key 'pde[0].source': source: missing"), std::string::npos) << m;
+  m = error(good + "source = \"1\"\noptions = { sampling = \"hex\" }\n");
+  EXPECT_NE(m.find("key 'pde[0].options.sampling'"), std::string::npos) << m;
 }
 
 }  // namespace

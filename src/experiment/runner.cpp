@@ -290,7 +290,8 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
                 "output directory)",
                 (task_dir / name).string(), t.name));
       write_dataset_csv((task_dir / "train.csv").string(), data.train);
-      write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
+      if (!data.evaluation.empty())  // e.g. a PDE without a known solution has none
+        write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
     }
     const auto& kind = find_task_kind(task.kind);
     const ModelShape shape{data.train.x.sizes().slice(1).vec(),

@@ -8,6 +8,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "pde/expression.hpp"
 #include "tasks/kind.hpp"
 #include "train/trainer.hpp"
 
@@ -127,6 +128,18 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
   }
 }
 
+// A [[pde]] table: a user's problem (pde/expression.hpp) and collocation options.
+Task parse_pde_task(const Locator& at, const nlohmann::json& t, const std::string& prefix) {
+  check_keys(at, t, prefix, {"name", "domain", "kappa", "source", "boundary", "exact", "options"});
+  if (!t.contains("name")) at.fail(prefix + ".name", "missing");
+  checked_name(at, prefix + ".name", t["name"]);
+  if (t.contains("options") && !t["options"].is_object())
+    at.fail(prefix + ".options", "must be a table of key = value");
+  const auto problem = at.at(prefix, [&] { return problem_from_table(t); });
+  return at.at(prefix + ".options",
+               [&] { return pde_task(problem, t.value("options", nlohmann::json::object())); });
+}
+
 // A task name, or a table {name, options, sweep}: one task per sweep combination.
 std::vector<Task> parse_task(const Locator& at, const nlohmann::json& t, const std::string& key) {
   if (t.is_string()) return {at.at(key, [&] { return find_task(t); })};
@@ -209,8 +222,8 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
                             const SourceLines* lines) {
   const Locator at{file, lines};
   check_keys(at, doc, "",
-             {"name", "tasks", "csv", "seeds", "data_seed", "output", "target_params", "training",
-              "model"});
+             {"name", "tasks", "csv", "pde", "seeds", "data_seed", "output", "target_params",
+              "training", "model"});
   Experiment e;
   e.name = checked_name(at, "name", doc.value("name", nlohmann::json("experiment")));
   e.output = doc.contains("output") ? checked_output(at, doc["output"]) : "results/" + e.name;
@@ -232,7 +245,12 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     for (size_t i = 0; i < doc["csv"].size(); ++i)
       e.tasks.push_back(parse_csv_task(at, doc["csv"][i], fmt::format("csv[{}]", i)));
   }
-  if (e.tasks.empty()) at.fail("tasks", "no task: give tasks = [...] or [[csv]] tables");
+  if (doc.contains("pde")) {
+    if (!doc["pde"].is_array()) at.fail("pde", "use [[pde]] tables");
+    for (size_t i = 0; i < doc["pde"].size(); ++i)
+      e.tasks.push_back(parse_pde_task(at, doc["pde"][i], fmt::format("pde[{}]", i)));
+  }
+  if (e.tasks.empty()) at.fail("tasks", "no task: give tasks = [...], [[csv]] or [[pde]] tables");
   std::set<std::string> task_names;  // results live in OUTPUT/<file_safe(name)>
   for (const auto& t : e.tasks)
     if (!task_names.insert(file_safe(t.name)).second)

@@ -305,6 +305,7 @@ class TaskReport {
   bool regression() const {
     return runs_.front().record.value("kind", "regression") == "regression";
   }
+  bool pde() const { return runs_.front().record.value("kind", "") == "pde"; }
 
   std::string png(const std::string& what) const { return fmt::format("s{}_{}.png", index_, what); }
   std::string model_png(const char* what, const std::string& label) const {
@@ -348,9 +349,9 @@ class TaskReport {
   Figures loss_parts() const {
     PlotSpec spec;
     spec.path = (out_ / png("parts")).string();
-    spec.title = key_ + ": loss parts on the training set (mean over seeds)";
+    spec.title = key_ + ": loss parts on the training set, test_*: test set (mean over seeds)";
     spec.xlabel = "step";
-    spec.ylabel = "loss part (standardised units)";
+    spec.ylabel = pde() ? "value (the problem's units)" : "value (losses: standardised units)";
     bool positive = true;
     for (const auto& label : order_) {
       std::map<std::string, std::map<int64_t, std::vector<double>>> at;  // part -> step -> seeds
@@ -402,6 +403,10 @@ class TaskReport {
 
   // Training data written by the runner beside the task's runs.
   // `columns`: the inputs of the domain plus one target.
+  bool has_task_file(const std::string& name) const {
+    return fs::exists(runs_.front().dir.parent_path().parent_path() / name);
+  }
+
   CsvTable task_table(const std::string& name, size_t columns) const {
     const auto path = (runs_.front().dir.parent_path().parent_path() / name).string();
     auto table = read_csv(path);
@@ -447,7 +452,8 @@ class TaskReport {
 
   Figures error_maps() const {
     const auto& domain = runs_.front().record.at("domain");
-    if (!regression() || domain.size() != 2) return {};
+    // test.csv holds the exact values: the target (regression) or the solution (pde).
+    if (!(regression() || pde()) || domain.size() != 2 || !has_task_file("test.csv")) return {};
     const auto test = task_table("test.csv", 3);
     auto x = torch::empty({static_cast<int64_t>(test.rows.size()), 2}, torch::kFloat64);
     std::vector<double> x1, x2, y;
@@ -470,6 +476,13 @@ class TaskReport {
       plot_colour_map((out_ / model_png("error", label)).string(), title, x1, x2, err,
                       "log10 |error|");
       figs.emplace_back(title, model_png("error", label));
+      if (!pde()) continue;
+      std::vector<double> u;  // a PDE's solution map beside its error map
+      for (size_t i = 0; i < y.size(); ++i) u.push_back(pred.mean[i][0].item<double>());
+      const auto solution =
+          fmt::format("{}: solution u of {} (seed {})", key_, label, run->record.at("seed").dump());
+      plot_colour_map((out_ / model_png("solution", label)).string(), solution, x1, x2, u, "u");
+      figs.emplace_back(solution, model_png("solution", label));
     }
     return figs;
   }
