@@ -6,10 +6,10 @@ by nested autograd (what a PyTorch user writes). Prints JSON
 import json
 import math
 import sys
-import time
 
-import numpy as np
 import torch
+
+from train_step import median_ms
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -100,15 +100,7 @@ def time_steps(model, loss, seconds):
         value.backward()
         opt.step()
 
-    for _ in range(5):
-        step()
-    times = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+    return median_ms(step, seconds, warmup=5)
 
 
 def fit(model, seconds):

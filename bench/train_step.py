@@ -73,6 +73,19 @@ def loss_fn(kind, m, v, y):
     return (0.5 * torch.log(2 * math.pi * v) + 0.5 * (y - m) ** 2 / v).mean()
 
 
+def median_ms(step, seconds, warmup=20):
+    """Median wall time of step() in milliseconds, after `warmup` calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * float(np.median(times))
+
+
 def time_step(model, kind, seconds=2.0):
     x = torch.rand(1024, 2) * 2 - 1
     y = torch.sin(3 * x[:, :1])
@@ -84,15 +97,7 @@ def time_step(model, kind, seconds=2.0):
         loss.backward()
         opt.step()
 
-    for _ in range(20):
-        step()
-    times = []
-    start = time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    return 1e3 * float(np.median(times))
+    return median_ms(step, seconds)
 
 
 if __name__ == "__main__":
