@@ -1,7 +1,7 @@
 // One training step (forward, backward, Adam update) of the seed-002 models:
 // GMNM and KAN fitting 4000 points in 2-D (float32), and physics-informed
 // steps on poisson2d's 2500 + 400 collocation points (float64): the PINN
-// [2,50,50,50,1] tanh and GMNM with 900 rank-1 components, each with the
+// [2,50,50,50,1] tanh, the KAN [2,10,10,1] and GMNM with 900 rank-1 components, each with the
 // nested-autograd Laplacian and with gsnn's forward Laplacian. One thread.
 // bench/run.sh runs it next to bench/basis_step.py (the same in PyTorch).
 #include <benchmark/benchmark.h>
@@ -76,6 +76,12 @@ BENCHMARK_CAPTURE(fit_step, kan_2_10_10_1_fit, std::string("kan"),
 BENCHMARK_CAPTURE(pde_step, pinn_pde_autograd, std::string("mlp-tanh"), kPinn, false)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(pde_step, pinn_pde_forward, std::string("mlp-tanh"), kPinn, true)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(pde_step, kan_2_10_10_1_pde_autograd, std::string("kan"),
+                  nlohmann::json{{"width", 10}, {"grid_from_data", false}}, false)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(pde_step, kan_2_10_10_1_pde_forward, std::string("kan"),
+                  nlohmann::json{{"width", 10}, {"grid_from_data", false}}, true)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(pde_step, gmnm900_pde_autograd, std::string("gmnm"), kGmnm900, false)
     ->Unit(benchmark::kMillisecond);

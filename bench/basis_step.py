@@ -128,6 +128,8 @@ if __name__ == "__main__":
         "kan_2_10_10_1_fit": fit(torch.nn.Sequential(KanLayer(2, 10), KanLayer(10, 10),
                                                      KanLayer(10, 1)), seconds),
         "pinn_pde_autograd": pde(pinn(), seconds),
+        "kan_2_10_10_1_pde_autograd": pde(torch.nn.Sequential(KanLayer(2, 10), KanLayer(10, 10),
+                                                              KanLayer(10, 1)), seconds),
         "gmnm900_pde_autograd": pde(Gmnm(2, 900, 1, learn_centres=False), seconds),
     }
     print(json.dumps(out))

@@ -1,6 +1,8 @@
 // KanLayerImpl: Cox-de Boor basis, grid update and extension by least squares.
 #include "nn/kan.hpp"
 
+#include "nn/mlp.hpp"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -53,6 +55,62 @@ torch::Tensor KanLayerImpl::basis(const torch::Tensor& x) const {
         right * b.index({Slice(), Slice(), Slice(1, None)});
   }
   return b;
+}
+
+std::array<torch::Tensor, 3> KanLayerImpl::basis_and_derivatives(const torch::Tensor& x) const {
+  const int64_t k = options.spline_order();
+  const auto xu = x.unsqueeze(-1);
+  const auto& g = grid;
+  // Level p from level p - 1 (Cox-de Boor), and the derivative of level p from
+  // values of level p - 1: B'_{c,p} = p (B_{c,p-1} / (t_{c+p} - t_c) - B_{c+1,p-1} / (t_{c+p+1} -
+  // t_{c+1})).
+  auto left_span = [&](int64_t p) {
+    return g.index({Slice(), Slice(p, -1)}) - g.index({Slice(), Slice(0, -(p + 1))});
+  };
+  auto right_span = [&](int64_t p) {
+    return g.index({Slice(), Slice(p + 1, None)}) - g.index({Slice(), Slice(1, -p)});
+  };
+  auto raise = [&](const torch::Tensor& b, int64_t p) {
+    return (xu - g.index({Slice(), Slice(0, -(p + 1))})) / left_span(p) *
+               b.index({Slice(), Slice(), Slice(0, -1)}) +
+           (g.index({Slice(), Slice(p + 1, None)}) - xu) / right_span(p) *
+               b.index({Slice(), Slice(), Slice(1, None)});
+  };
+  auto derive = [&](const torch::Tensor& b, int64_t p) {
+    return p * (b.index({Slice(), Slice(), Slice(0, -1)}) / left_span(p) -
+                b.index({Slice(), Slice(), Slice(1, None)}) / right_span(p));
+  };
+  std::vector<torch::Tensor> level = {
+      ((xu >= g.index({Slice(), Slice(0, -1)})) & (xu < g.index({Slice(), Slice(1, None)})))
+          .to(x.dtype())};
+  for (int64_t p = 1; p <= k; ++p) level.push_back(raise(level.back(), p));
+  const auto value = level[k];
+  const auto first = k >= 1 ? derive(level[k - 1], k) : torch::zeros_like(value);
+  const auto second = k >= 2 ? derive(derive(level[k - 2], k - 1), k) : torch::zeros_like(value);
+  return {value, first, second};
+}
+
+void KanLayerImpl::forward_laplacian(torch::Tensor& h, torch::Tensor& jac, torch::Tensor& lap,
+                                     const torch::Tensor& w) const {
+  // y_o = sum_i phi_oi(h_i): dy_o = sum_i phi'_oi J_i,
+  // Lap y_o = sum_i phi'_oi Lap h_i + phi''_oi sum_d w_d J_di^2.
+  const int64_t n = h.size(0);
+  const auto c = (spline_weight * spline_scaler.unsqueeze(-1)).reshape({spline_weight.size(0), -1});
+  const auto [b0, b1, b2] = basis_and_derivatives(h);
+  const auto [s0, s1, s2] = activation_and_derivatives("silu", h);
+  // sum_i phi^(r)_oi(h_i) v_i for a per-input factor v [n, in] (or [n, d, in]).
+  auto apply = [&](const torch::Tensor& silu_r, const torch::Tensor& basis_r,
+                   const torch::Tensor& v) {
+    return (silu_r * v).matmul(base_weight.t()) +
+           (basis_r * v.unsqueeze(-1)).reshape({v.size(0), -1}).matmul(c.t());
+  };
+  const auto squares = (jac.square() * w.view({1, -1, 1})).sum(1);  // [n, in]
+  const auto new_lap = apply(s1, b1, lap) + apply(s2, b2, squares);
+  std::vector<torch::Tensor> columns;
+  for (int64_t d = 0; d < jac.size(1); ++d) columns.push_back(apply(s1, b1, jac.select(1, d)));
+  jac = torch::stack(columns, 1);  // [n, d, out]
+  h = apply(s0, b0, torch::ones({n, h.size(1)}, h.options()));
+  lap = new_lap;
 }
 
 torch::Tensor KanLayerImpl::spline_part(const torch::Tensor& x) const {
@@ -139,6 +197,16 @@ void KanImpl::initialise(const torch::Tensor& x) {
     l->update_grid(h);
     h = l->forward(h);
   }
+}
+
+std::pair<torch::Tensor, torch::Tensor> KanImpl::forward_laplacian(const torch::Tensor& z,
+                                                                   const torch::Tensor& w) {
+  auto h = z.flatten(1);
+  const int64_t d = h.size(1);
+  auto jac = torch::eye(d, h.options()).unsqueeze(0).expand({h.size(0), d, d});
+  auto lap = torch::zeros_like(h);
+  for (const auto& layer : *layers) layer->as<KanLayerImpl>()->forward_laplacian(h, jac, lap, w);
+  return {h, lap};
 }
 
 void KanImpl::extend_grid(int64_t grid_size, const torch::Tensor& x) {

@@ -15,6 +15,8 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/pimpl.h>
 
+#include <array>
+#include <utility>
 #include <vector>
 
 namespace gsnn {
@@ -38,6 +40,12 @@ class KanLayerImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);  // [batch, in] -> [batch, out]
   // B-spline basis [batch, in, G + k] at x [batch, in].
   torch::Tensor basis(const torch::Tensor& x) const;
+  // The basis and its first and second derivatives (each [batch, in, G + k]).
+  std::array<torch::Tensor, 3> basis_and_derivatives(const torch::Tensor& x) const;
+  // One layer of a forward Laplacian: h [n, in] -> [n, out] with its input
+  // Jacobian jac [n, d, in] and weighted Laplacian lap [n, in] (updated in place).
+  void forward_laplacian(torch::Tensor& h, torch::Tensor& jac, torch::Tensor& lap,
+                         const torch::Tensor& w) const;
   // Knots to the data x [n, in]; coefficients refitted to keep the function on x.
   void update_grid(const torch::Tensor& x, double margin = 0.01);
   // G -> grid_size intervals over the same range; coefficients refitted on x.
@@ -66,6 +74,9 @@ class KanImpl : public torch::nn::Module {
   explicit KanImpl(KanOptions options);
   torch::Tensor forward(const torch::Tensor& x);
   void initialise(const torch::Tensor& x);  // grid update layer by layer (if grid_from_data)
+  // Output and sum_i w_i d2y/dz_i2, layer by layer (nn/model.hpp).
+  std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
+                                                            const torch::Tensor& w);
   void extend_grid(int64_t grid_size, const torch::Tensor& x);
 
   KanOptions options;

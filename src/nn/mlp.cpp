@@ -35,8 +35,6 @@ MlpImpl::MlpImpl(MlpOptions options) : options_(std::move(options)) {
   net_ = register_module("net", net);
 }
 
-namespace {
-// sigma(a), sigma'(a) and sigma''(a) of each activation.
 std::array<torch::Tensor, 3> activation_and_derivatives(const std::string& name,
                                                         const torch::Tensor& a) {
   if (name == "tanh") {
@@ -53,7 +51,6 @@ std::array<torch::Tensor, 3> activation_and_derivatives(const std::string& name,
   const auto cdf = 0.5 * (1 + torch::erf(a / std::sqrt(2.0)));
   return {a * cdf, cdf + a * phi, phi * (2 - a.square())};
 }
-}  // namespace
 
 std::pair<torch::Tensor, torch::Tensor> MlpImpl::forward_laplacian(const torch::Tensor& z,
                                                                    const torch::Tensor& w) {

@@ -5,6 +5,7 @@
 
 #include <torch/nn/modules/container/sequential.h>
 
+#include <array>
 #include <string>
 
 #include "nn/model.hpp"
@@ -19,6 +20,11 @@ struct MlpOptions {
   int64_t width = 32;
   std::string activation = "relu";  // relu | tanh | gelu | silu
 };
+
+// sigma(a), sigma'(a) and sigma''(a) of an MLP activation (relu, tanh, gelu, silu),
+// for forward Laplacians.
+std::array<torch::Tensor, 3> activation_and_derivatives(const std::string& name,
+                                                        const torch::Tensor& a);
 
 class MlpImpl : public ModelImpl {
  public:
