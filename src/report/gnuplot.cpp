@@ -96,8 +96,9 @@ void draw(const std::string& png, const std::string& script) {
 void plot_lines(const PlotSpec& spec) {
   const auto base = base_of(spec.path);
   std::string script = kHeader;
-  script += fmt::format("set title {} noenhanced\nset xlabel {}\nset ylabel {}\n",
-                        quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
+  script +=
+      fmt::format("set title {} noenhanced\nset xlabel {} noenhanced\nset ylabel {} noenhanced\n",
+                  quote(spec.title), quote(spec.xlabel), quote(spec.ylabel));
   if (spec.log_y) script += "set logscale y\nset format y '%.0e'\n";
   if (!spec.xtics.empty()) {
     std::string tics;

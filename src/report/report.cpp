@@ -345,30 +345,39 @@ class TaskReport {
     return {{spec.title, png("curves")}};
   }
 
-  // The objective's named parts on the training set, when it has several.
+  // The objective's named parts on the training set and the tracked test
+  // metrics, when there are several: one figure per part, one line per model
+  // (like seed 002's figure 3).
   Figures loss_parts() const {
-    PlotSpec spec;
-    spec.path = (out_ / png("parts")).string();
-    spec.title = key_ + ": loss parts on the training set, test_*: test set (mean over seeds)";
-    spec.xlabel = "step";
-    spec.ylabel = pde() ? "value (the problem's units)" : "value (losses: standardised units)";
-    bool positive = true;
-    for (const auto& label : order_) {
-      std::map<std::string, std::map<int64_t, std::vector<double>>> at;  // part -> step -> seeds
+    std::map<std::string, std::map<std::string, std::map<int64_t, std::vector<double>>>>
+        at;  // part -> model -> step -> values over seeds
+    for (const auto& label : order_)
       for (const auto* r : by_model_.at(label))
         for (const auto& p : r->record.at("curve")) {
           const auto parts = p.value("parts", nlohmann::json::object());
           for (const auto& [part, value] : parts.items())
-            if (value.is_number()) at[part][p.at("step")].push_back(value.get<double>());
+            if (value.is_number()) at[part][label][p.at("step")].push_back(value.get<double>());
         }
-      if (at.size() < 2) continue;
-      for (const auto& [part, steps] : at)
-        spec.series.push_back(mean_series(label + ": " + part, steps, positive));
+    if (at.size() < 2) return {};
+    Figures figs;
+    size_t index = 0;
+    for (const auto& [part, by_model] : at) {
+      PlotSpec spec;
+      const auto file = png(fmt::format("parts{}", index++));
+      spec.path = (out_ / file).string();
+      const bool tracked = part.rfind("test_", 0) == 0;
+      spec.title = fmt::format("{}: loss parts: {} ({}, mean over seeds)", key_, part,
+                               tracked ? "test set, the targets' units" : "training set");
+      spec.xlabel = "step";
+      spec.ylabel = part;
+      bool positive = true;
+      for (const auto& [label, steps] : by_model)
+        spec.series.push_back(mean_series(label, steps, positive));
+      spec.log_y = positive;
+      plot_lines(spec);
+      figs.emplace_back(spec.title, file);
     }
-    if (spec.series.empty()) return {};
-    spec.log_y = positive;
-    plot_lines(spec);
-    return {{spec.title, png("parts")}};
+    return figs;
   }
 
   Figures calibration() const {
