@@ -155,10 +155,12 @@ std::vector<Task> parse_task(const Locator& at, const nlohmann::json& t, const s
   const auto sweep = t.value("sweep", nlohmann::json::object());
   const auto& base = at.at(key + ".name", [&]() -> const Task& { return find_task(name); });
   at.at(key + ".options", [&] { return configure_task(name, options); });
-  for (const auto& [option, values] : sweep.items())
+  for (const auto& item : sweep.items()) {
+    const std::string option = item.key();
     if (std::none_of(base.options.begin(), base.options.end(),
                      [&](const OptionSpec& s) { return s.name == option; }))
       at.fail(key + ".sweep." + option, "task " + name + " has no option '" + option + "'");
+  }
   std::vector<Task> out;
   for (const auto& combo : expand_sweep(at, sweep, key + ".sweep")) {
     auto merged = options;
