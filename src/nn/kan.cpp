@@ -1,6 +1,7 @@
 // KanLayerImpl: Cox-de Boor basis, grid update and extension by least squares.
 #include "nn/kan.hpp"
 
+#include "nn/forward_laplacian.hpp"
 #include "nn/mlp.hpp"
 
 #include <torch/torch.h>
@@ -201,12 +202,10 @@ void KanImpl::initialise(const torch::Tensor& x) {
 
 std::pair<torch::Tensor, torch::Tensor> KanImpl::forward_laplacian(const torch::Tensor& z,
                                                                    const torch::Tensor& w) {
-  auto h = z.flatten(1);
-  const int64_t d = h.size(1);
-  auto jac = torch::eye(d, h.options()).unsqueeze(0).expand({h.size(0), d, d});
-  auto lap = torch::zeros_like(h);
-  for (const auto& layer : *layers) layer->as<KanLayerImpl>()->forward_laplacian(h, jac, lap, w);
-  return {h, lap};
+  auto s = LaplacianState::at_inputs(z);
+  for (const auto& layer : *layers)
+    layer->as<KanLayerImpl>()->forward_laplacian(s.h, s.jac, s.lap, w);
+  return {s.h, s.lap};
 }
 
 void KanImpl::extend_grid(int64_t grid_size, const torch::Tensor& x) {

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "nn/forward_laplacian.hpp"
+
 namespace gsnn {
 namespace {
 torch::nn::AnyModule make_activation(const std::string& name) {
@@ -54,11 +56,7 @@ std::array<torch::Tensor, 3> activation_and_derivatives(const std::string& name,
 
 std::pair<torch::Tensor, torch::Tensor> MlpImpl::forward_laplacian(const torch::Tensor& z,
                                                                    const torch::Tensor& w) {
-  // h [n, units], jac [n, d, units] = dh/dz, lap [n, units] = sum_i w_i d2h/dz_i2.
-  auto h = z.flatten(1);
-  const int64_t d = h.size(1);
-  auto jac = torch::eye(d, h.options()).unsqueeze(0).expand({h.size(0), d, d});
-  auto lap = torch::zeros_like(h);
+  auto [h, jac, lap] = LaplacianState::at_inputs(z);
   for (const auto& child : net_->children()) {
     if (const auto* linear = child->as<torch::nn::LinearImpl>()) {
       h = torch::nn::functional::linear(h, linear->weight, linear->bias);
