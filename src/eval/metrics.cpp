@@ -35,13 +35,24 @@ const std::vector<MetricInfo>& metric_infos() { return registry().all(); }
 void register_metric(MetricInfo info) { registry().add(std::move(info)); }
 const MetricInfo* find_metric(const std::string& name) { return registry().find_or_null(name); }
 
-nlohmann::json solution_metrics(const torch::Tensor& value, const torch::Tensor& truth) {
+namespace {
+// mse, rmse, relative_l2 and max_error of a mean against the truth (float64).
+Metrics evaluate_errors(const torch::Tensor& mean, const torch::Tensor& truth) {
   torch::NoGradGuard guard;
-  const auto y = truth.to(torch::kFloat64).to(value.device());
-  const auto err = y - value.to(torch::kFloat64);
-  return {{"mse", err.square().mean().item<double>()},
-          {"relative_l2", (err.norm() / y.norm().clamp_min(1e-300)).item<double>()},
-          {"max_error", err.abs().max().item<double>()}};
+  const auto y = truth.to(torch::kFloat64).to(mean.device());
+  const auto err = y - mean.to(torch::kFloat64);
+  Metrics m;
+  m.mse = err.pow(2).mean().item<double>();
+  m.rmse = std::sqrt(m.mse);
+  m.relative_l2 = (err.norm() / y.norm().clamp_min(1e-300)).item<double>();
+  m.max_error = err.abs().max().item<double>();
+  return m;
+}
+}  // namespace
+
+nlohmann::json solution_metrics(const torch::Tensor& value, const torch::Tensor& truth) {
+  const auto m = evaluate_errors(value, truth);
+  return {{"mse", m.mse}, {"relative_l2", m.relative_l2}, {"max_error", m.max_error}};
 }
 
 nlohmann::json classification_metrics(const torch::Tensor& logits, const torch::Tensor& target) {
@@ -84,11 +95,7 @@ Metrics evaluate_prediction(const Moments& prediction, const torch::Tensor& targ
   const auto y = target.to(torch::kFloat64).to(mean.device());
   const auto err = y - mean;
   const auto std = var.sqrt();
-  Metrics m;
-  m.mse = err.pow(2).mean().item<double>();
-  m.rmse = std::sqrt(m.mse);
-  m.relative_l2 = (err.norm() / y.norm().clamp_min(1e-300)).item<double>();
-  m.max_error = err.abs().max().item<double>();
+  Metrics m = evaluate_errors(mean, y);
   m.nll = (0.5 * torch::log(2 * M_PI * var) + 0.5 * err.pow(2) / var).mean().item<double>();
   m.mean_std = std.mean().item<double>();
   // |err| / std <= z_p, z_p = Phi^{-1}((1 + p) / 2) = sqrt(2) erfinv(p)

@@ -38,10 +38,6 @@ struct Locator {
   }
 };
 
-std::string value_text(const nlohmann::json& v) {
-  return v.is_string() ? v.get<std::string>() : v.dump();
-}
-
 void check_keys(const Locator& at, const nlohmann::json& table, const std::string& prefix,
                 const std::set<std::string>& known) {
   if (!table.is_object()) at.fail(prefix, "must be a table");
@@ -323,12 +319,7 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
       run.spec = at.at(combo.empty() ? prefix + ".options" : prefix + ".sweep",
                        [&] { return resolve_model(name, merged); });
       run.label = base_label;
-      if (!combo.empty()) {
-        std::string parts;
-        for (const auto& [k, v] : combo.items())
-          parts += (parts.empty() ? "" : ",") + k + "=" + value_text(v);
-        run.label += "[" + parts + "]";
-      }
+      if (!combo.empty()) run.label += "[" + option_label(combo) + "]";
       if (run.label.size() > 2 * kMaxNameLength)
         at.fail(prefix + ".sweep", fmt::format("the label '{}...' is longer than {} characters",
                                                run.label.substr(0, 40), 2 * kMaxNameLength));

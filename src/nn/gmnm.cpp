@@ -38,15 +38,17 @@ void GmnmImpl::initialise(const torch::Tensor& x) {
   centres.copy_(choose_centres(x.flatten(1), options.components(), options.centre_init()));
 }
 
-torch::Tensor GmnmImpl::projections(const torch::Tensor& x) {
-  const int64_t m = options.components(), k = rank(), d = options.in_features();
-  // r = A (x - mu) + b = A x + (b - A mu): no [batch, m, d] difference tensor.
-  const auto a = projection.reshape({m * k, d});
-  const auto shift = offset - torch::einsum("mkd,md->mk", {projection, centres});
-  return torch::matmul(x, a.t()).reshape({x.size(0), m, k}) + shift;
+torch::Tensor GmnmImpl::shift() const {
+  return offset - torch::einsum("mkd,md->mk", {projection, centres});
 }
 
-torch::Tensor GmnmImpl::activations_chunk(const torch::Tensor& x) {
+torch::Tensor GmnmImpl::projections(const torch::Tensor& x) {
+  const int64_t m = options.components(), k = rank(), d = options.in_features();
+  const auto a = projection.reshape({m * k, d});
+  return torch::matmul(x, a.t()).reshape({x.size(0), m, k}) + shift();
+}
+
+torch::Tensor GmnmImpl::activations(const torch::Tensor& x) {
   return torch::exp(-0.5 * (projections(x).square() * alpha.square()).sum(-1));
 }
 
@@ -55,9 +57,8 @@ std::pair<torch::Tensor, torch::Tensor> GmnmImpl::forward_laplacian(const torch:
   // Projections laid out [k, n, m] so that every per-projection slice is a
   // contiguous [n, m] block (measured 2-3x faster than [n, m, k] with einsum).
   const int64_t k = rank();
-  const auto shift = offset - torch::einsum("mkd,md->mk", {projection, centres});  // [m, k]
   const auto r = torch::matmul(x.unsqueeze(0), projection.permute({1, 2, 0})) +
-                 shift.t().unsqueeze(1);               // [k, n, m]
+                 shift().t().unsqueeze(1);             // [k, n, m]
   const auto s = r * alpha.square().t().unsqueeze(1);  // D r
   const auto f = torch::exp(-0.5 * (r * s).sum(0));    // [n, m]
   // sum_i w_i g_i^2 = (D r)^T (A W A^T) (D r), with M = A W A^T per component.
@@ -69,28 +70,20 @@ std::pair<torch::Tensor, torch::Tensor> GmnmImpl::forward_laplacian(const torch:
   return {torch::addmm(bias, f, mixing), (f * (quad - trace)).matmul(mixing)};
 }
 
-// fn over x in chunks of rows when no gradient is recorded (prediction on
-// many points); in one piece otherwise (autograd keeps every chunk anyway).
-template <class Fn>
-torch::Tensor GmnmImpl::by_chunks(const torch::Tensor& x, Fn fn) {
+torch::Tensor GmnmImpl::forward(const torch::Tensor& x) {
   if (x.dim() != 2 || x.size(1) != options.in_features())
     throw std::invalid_argument("gmnm: expected input [batch, " +
                                 std::to_string(options.in_features()) + "]");
+  auto mix = [this](const torch::Tensor& rows) {
+    return torch::addmm(bias, activations(rows), mixing);
+  };
+  // In chunks of rows when no gradient is recorded (prediction on many
+  // points); in one piece otherwise (autograd keeps every chunk anyway).
   const int64_t chunk = std::max<int64_t>(1, kChunkElements / (options.components() * rank()));
-  if (x.size(0) <= chunk || torch::GradMode::is_enabled()) return fn(x);
+  if (x.size(0) <= chunk || torch::GradMode::is_enabled()) return mix(x);
   std::vector<torch::Tensor> parts;
-  for (int64_t s = 0; s < x.size(0); s += chunk) parts.push_back(fn(x.slice(0, s, s + chunk)));
+  for (int64_t s = 0; s < x.size(0); s += chunk) parts.push_back(mix(x.slice(0, s, s + chunk)));
   return torch::cat(parts);
-}
-
-torch::Tensor GmnmImpl::activations(const torch::Tensor& x) {
-  return by_chunks(x, [this](const torch::Tensor& c) { return activations_chunk(c); });
-}
-
-torch::Tensor GmnmImpl::forward(const torch::Tensor& x) {
-  return by_chunks(x, [this](const torch::Tensor& c) {
-    return torch::addmm(bias, activations_chunk(c), mixing);
-  });
 }
 
 }  // namespace gsnn

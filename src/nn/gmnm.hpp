@@ -48,8 +48,6 @@ class GmnmImpl : public torch::nn::Module {
   // A_j)_ii).
   std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& x,
                                                             const torch::Tensor& w);
-  // Component activations f [batch, m] (before mixing).
-  torch::Tensor activations(const torch::Tensor& x);
   // Data-dependent start: centres chosen from x [n, in] by options.centre_init.
   void initialise(const torch::Tensor& x);
   int64_t rank() const { return options.rank() > 0 ? options.rank() : options.in_features(); }
@@ -58,10 +56,10 @@ class GmnmImpl : public torch::nn::Module {
   torch::Tensor centres, projection, offset, alpha, mixing, bias;
 
  private:
+  // r = A (x - mu) + b = A x + shift(), shift = b - A mu [m, k]: no [batch, m, d] difference.
+  torch::Tensor shift() const;
   torch::Tensor projections(const torch::Tensor& x);  // r [batch, m, k]
-  torch::Tensor activations_chunk(const torch::Tensor& x);
-  template <class Fn>
-  torch::Tensor by_chunks(const torch::Tensor& x, Fn fn);
+  torch::Tensor activations(const torch::Tensor& x);  // f [batch, m], before mixing
 };
 TORCH_MODULE(Gmnm);
 

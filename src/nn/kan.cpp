@@ -189,15 +189,20 @@ torch::Tensor KanImpl::forward(const torch::Tensor& x) {
   return h;
 }
 
-void KanImpl::initialise(const torch::Tensor& x) {
-  if (!options.grid_from_data()) return;
+void KanImpl::refit_layers(const torch::Tensor& x,
+                           const std::function<void(KanLayerImpl&, const torch::Tensor&)>& refit) {
   torch::NoGradGuard guard;
   auto h = x.flatten(1);
   for (const auto& layer : *layers) {
     auto* l = layer->as<KanLayerImpl>();
-    l->update_grid(h);
+    refit(*l, h);  // on this layer's inputs, then on to the next layer
     h = l->forward(h);
   }
+}
+
+void KanImpl::initialise(const torch::Tensor& x) {
+  if (options.grid_from_data())
+    refit_layers(x, [](KanLayerImpl& l, const torch::Tensor& h) { l.update_grid(h); });
 }
 
 std::pair<torch::Tensor, torch::Tensor> KanImpl::forward_laplacian(const torch::Tensor& z,
@@ -209,13 +214,8 @@ std::pair<torch::Tensor, torch::Tensor> KanImpl::forward_laplacian(const torch::
 }
 
 void KanImpl::extend_grid(int64_t grid_size, const torch::Tensor& x) {
-  torch::NoGradGuard guard;
-  auto h = x.flatten(1);
-  for (const auto& layer : *layers) {
-    auto* l = layer->as<KanLayerImpl>();
-    l->extend_grid(grid_size, h);
-    h = l->forward(h);
-  }
+  refit_layers(
+      x, [grid_size](KanLayerImpl& l, const torch::Tensor& h) { l.extend_grid(grid_size, h); });
   options.grid_size(grid_size);
 }
 

@@ -16,6 +16,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <array>
+#include <functional>
 #include <utility>
 #include <vector>
 
@@ -81,6 +82,11 @@ class KanImpl : public torch::nn::Module {
 
   KanOptions options;
   torch::nn::ModuleList layers;
+
+ private:
+  // Calls refit(layer, its inputs) layer by layer, inputs flowing from x.
+  void refit_layers(const torch::Tensor& x,
+                    const std::function<void(KanLayerImpl&, const torch::Tensor&)>& refit);
 };
 TORCH_MODULE(Kan);
 

@@ -37,7 +37,6 @@ class LayerModelImpl : public ModelImpl {
     if constexpr (kHasForwardLaplacian<Layer>) return layer_->forward_laplacian(z, w);
     return {};
   }
-  Layer& layer() { return *layer_; }
 
  private:
   std::shared_ptr<Layer> layer_;

@@ -14,8 +14,8 @@ RbfImpl::RbfImpl(RbfOptions o) : options(std::move(o)) {
     throw std::invalid_argument("rbf: inputs, outputs and units must be >= 1");
   torch::NoGradGuard guard;
   centres = register_parameter("centres", torch::rand({m, d}) * 2 - 1);
-  log_width =
-      register_parameter("log_width", torch::log(nearest_centre_distance(centres).clamp_min(1e-3)));
+  log_width = register_parameter("log_width", torch::empty({m}));
+  reset_widths();
   const double bound = 1 / std::sqrt(double(m));
   weight = register_parameter("weight", torch::empty({m, out}).uniform_(-bound, bound));
   bias = register_parameter("bias", torch::zeros({out}));
@@ -24,6 +24,11 @@ RbfImpl::RbfImpl(RbfOptions o) : options(std::move(o)) {
 void RbfImpl::initialise(const torch::Tensor& x) {
   torch::NoGradGuard guard;
   centres.copy_(choose_centres(x.flatten(1), options.units(), options.centre_init()));
+  reset_widths();
+}
+
+void RbfImpl::reset_widths() {
+  torch::NoGradGuard guard;
   log_width.copy_(torch::log(nearest_centre_distance(centres).clamp_min(1e-3)));
 }
 

@@ -32,6 +32,9 @@ class RbfImpl : public torch::nn::Module {
 
   RbfOptions options;
   torch::Tensor centres, log_width, weight, bias;
+
+ private:
+  void reset_widths();  // each width = distance to the nearest other centre
 };
 TORCH_MODULE(Rbf);
 

@@ -110,6 +110,14 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
   return out;
 }
 
+std::string option_label(const nlohmann::json& options) {
+  std::string out;
+  for (const auto& [key, value] : options.items())
+    out += (out.empty() ? "" : ",") + key + "=" +
+           (value.is_string() ? value.get<std::string>() : value.dump());
+  return out;
+}
+
 ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options) {
   if (!options.is_null() && !options.is_object())
     throw std::invalid_argument("model " + name_or_alias +

@@ -69,6 +69,10 @@ struct OptionError : std::invalid_argument {
   std::string key;
 };
 
+// "key=value,..." of an options table (strings unquoted), for labels such as
+// "gsnn[depth=2,tau_schedule=learned]" and "function2d[level=4]".
+std::string option_label(const nlohmann::json& options);
+
 // Validates `options` against `specs` (shared with tasks and trainers);
 // throws OptionError.
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,

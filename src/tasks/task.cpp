@@ -140,12 +140,8 @@ Task configure_task(const std::string& name, const nlohmann::json& options) {
   if (options.is_null() || options.empty()) return base;
   if (!base.configure)
     throw std::invalid_argument("task " + name + " has no options (gsnn tasks lists them)");
-  auto task = base.configure(resolve_options("task " + name, base.options, options));
-  std::string given;
-  for (const auto& [key, value] : options.items())
-    given += (given.empty() ? "" : ",") + key + "=" +
-             (value.is_string() ? value.get<std::string>() : value.dump());
-  task.name = name + "[" + given + "]";
+  auto task = base.configure(options);  // validates them
+  task.name = name + "[" + option_label(options) + "]";
   return task;
 }
 

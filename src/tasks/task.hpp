@@ -38,7 +38,8 @@ struct Task {
   std::string kind = "regression";  // see tasks/kind.hpp
   std::string dtype = "float32";    // precision models are trained in (pde tasks: float64)
   // A task with options (e.g. function2d's level): their specs, and how the
-  // task is built for resolved options. Empty for tasks without options.
+  // task is built for given options (validated there; OptionError names a
+  // bad key). Empty for tasks without options.
   std::vector<OptionSpec> options = {};
   std::function<Task(const nlohmann::json& options)> configure = {};
 };
