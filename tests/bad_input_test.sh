@@ -68,6 +68,8 @@ bad "task smooth2d has no options" "$gsnn" run smooth2d -o level=2 --out r -q
 bad "expected key=value" "$gsnn" run function2d -o level --out r -q
 bad "option 'components' must be >= 1" fit --data good.csv --inputs x1 --target y --out m --model gmnm -o components=0
 bad "parameters is more than the limit" fit --data good.csv --inputs x1 --target y --out m --model kan -o width=60000 -o grid=1000
+bad "rank must be at most the input dimension" fit --data good.csv --inputs x1 --target y --out m --model gmnm -o rank=65536
+bad "option 'order' must be <= 5" fit --data good.csv --inputs x1 --target y --out m --model kan -o order=16
 bad "not in range" fit --data good.csv --inputs x1 --target y --out m --threads 100000
 bad "seed" fit --data good.csv --inputs x1 --target y --out m --seed -1
 bad "device 'foo' is not a device" fit --data good.csv --inputs x1 --target y --out m --device foo

@@ -182,6 +182,14 @@ TEST(Kan, GradientsMatchFiniteDifferences) {
   expect_gradients_match_finite_differences(kan, torch::rand({20, 2}, f64) * 1.6 - 0.8);
 }
 
+// Nearest-centre distances come in blocks of rows, never an m x m matrix.
+TEST(Rbf, NearestCentreDistanceInBlocks) {
+  const auto c = torch::rand({2500, 2}, f64);
+  auto d = torch::cdist(c, c);
+  d.fill_diagonal_(std::numeric_limits<double>::infinity());
+  EXPECT_TRUE(torch::allclose(nearest_centre_distance(c), std::get<0>(d.min(1)), 0, 1e-15));
+}
+
 TEST(Rbf, OneUnitIsTheIsotropicGaussian) {
   Rbf r(RbfOptions(2, 1).units(1));
   r->to(f64);

@@ -191,6 +191,10 @@ options = { interior = 300, boundary = 60 }
   EXPECT_NE(m.find("only rectangles"), std::string::npos) << m;
   m = error(good);
   EXPECT_NE(m.find("key 'pde[0].source': source: missing"), std::string::npos) << m;
+  m = error(good + "source = \"x, y\"\n");  // a muparser list, not one value
+  EXPECT_NE(m.find("one value expected"), std::string::npos) << m;
+  m = error("domain = [[-1e308, 1e308], [0, 1]]\nboundary = \"0\"\nsource = \"1\"\n");
+  EXPECT_NE(m.find("finite widths"), std::string::npos) << m;  // the width overflows
   m = error(good + "source = \"1\"\noptions = { sampling = \"hex\" }\n");
   EXPECT_NE(m.find("key 'pde[0].options.sampling'"), std::string::npos) << m;
 }

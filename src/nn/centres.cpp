@@ -56,9 +56,16 @@ torch::Tensor choose_centres(const torch::Tensor& x_in, int64_t count, CentreIni
 torch::Tensor nearest_centre_distance(const torch::Tensor& centres) {
   const int64_t m = centres.size(0);
   if (m < 2) return torch::ones({m}, centres.options());
-  auto d = torch::cdist(centres.detach(), centres.detach());
-  d.fill_diagonal_(std::numeric_limits<double>::infinity());
-  return std::get<0>(d.min(1));
+  // In blocks of rows: never an m x m matrix (m may be 65536).
+  const auto c = centres.detach();
+  const int64_t block = 1024;
+  std::vector<torch::Tensor> nearest;
+  for (int64_t s = 0; s < m; s += block) {
+    auto d = torch::cdist(c.slice(0, s, s + block), c);
+    d.diagonal(s).fill_(std::numeric_limits<double>::infinity());  // a centre itself
+    nearest.push_back(std::get<0>(d.min(1)));
+  }
+  return torch::cat(nearest);
 }
 
 }  // namespace gsnn

@@ -116,6 +116,10 @@ ModelFamily gmnm_family() {
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     const int64_t d = shape.inputs(), m = o.at("components");
     const int64_t k = o.at("rank").get<int64_t>() > 0 ? o.at("rank").get<int64_t>() : d;
+    // More rows than inputs add nothing (the form stays of rank d) but memory.
+    if (k > d)
+      throw OptionError("rank", "gmnm: rank must be at most the input dimension (" +
+                                    std::to_string(d) + "), or 0 for exactly that");
     check_parameter_count("gmnm", double(m) * (double(d) * (k + 1) + 2.0 * k + shape.outputs));
     return std::make_shared<LayerModelImpl<GmnmImpl>>(
         std::make_shared<GmnmImpl>(GmnmOptions(d, shape.outputs)
@@ -137,7 +141,8 @@ ModelFamily kan_family() {
       {"depth", int64_t{2}, "hidden layers", {}, 1, kMaxDepth},
       {"width", int64_t{10}, "units per hidden layer", {}, 1, kMaxWidth},
       {"grid", d.grid_size(), "spline grid intervals G per edge", {}, 1, 1024},
-      {"order", d.spline_order(), "spline order k (3: cubic)", {}, 0, 16},
+      // High orders on data-fitted knots overflow the float32 recursion.
+      {"order", d.spline_order(), "spline order k (3: cubic)", {}, 0, 5},
       {"grid_from_data", d.grid_from_data(),
        "fit each layer's knots to its inputs (quantiles mixed with a uniform grid) before "
        "training"},

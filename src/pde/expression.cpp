@@ -26,6 +26,10 @@ std::unique_ptr<mu::Parser> make_parser(const std::string& key, const std::strin
     parser->DefineConst("e", M_E);
     parser->SetExpr(expression);
     parser->Eval();  // parses now: errors surface at load time, not during training
+    if (parser->GetNumResults() != 1)  // "x, y" is a list, not one value
+      throw OptionError(key, fmt::format("{}: bad expression \"{}\": one value expected, not a "
+                                         "comma-separated list",
+                                         key, expression));
   } catch (const mu::Parser::exception_type& e) {
     throw OptionError(key, fmt::format("{}: bad expression \"{}\": {} (at position {})", key,
                                        expression, e.GetMsg(), e.GetPos()));
@@ -70,14 +74,15 @@ PdeProblem problem_from_table(const nlohmann::json& t) {
   const auto& domain = t.contains("domain") ? t["domain"] : nlohmann::json();
   auto number_pair = [](const nlohmann::json& v) {
     return v.is_array() && v.size() == 2 && v[0].is_number() && v[1].is_number() &&
-           std::isfinite(v[0].get<double>()) && std::isfinite(v[1].get<double>()) &&
+           std::isfinite(v[1].get<double>() - v[0].get<double>()) &&
            v[0].get<double>() < v[1].get<double>();
   };
   if (!domain.is_array() || domain.size() != 2 || !number_pair(domain[0]) ||
       !number_pair(domain[1]))
     throw OptionError("domain",
                       "domain: only rectangles are supported, written [[x0, x1], [y0, y1]] with "
-                      "x0 < x1 and y0 < y1 (circles, polygons and other shapes are not)");
+                      "x0 < x1 and y0 < y1 and finite widths (circles, polygons and other shapes "
+                      "are not)");
   p.x0 = domain[0][0];
   p.x1 = domain[0][1];
   p.y0 = domain[1][0];

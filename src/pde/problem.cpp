@@ -13,13 +13,13 @@ namespace {
 
 std::vector<OptionSpec> collocation_options() {
   return {
-      {"interior", int64_t{2500}, "interior collocation points", {}, 1, 1e7},
+      {"interior", int64_t{2500}, "interior collocation points", {}, 1, 1e6},
       {"boundary",
        int64_t{400},
        "boundary collocation points (spread over the four sides)",
        {},
        4,
-       1e7},
+       1e6},
       {"sampling",
        "uniform",
        "uniform: random points (Random(data_seed)); grid: a regular grid of about as many "
@@ -31,7 +31,7 @@ std::vector<OptionSpec> collocation_options() {
        {},
        1e-12,
        1e12},
-      {"grid", int64_t{101}, "points per side of the grid the error is measured on", {}, 2, 2001},
+      {"grid", int64_t{101}, "points per side of the grid the error is measured on", {}, 2, 1001},
   };
 }
 
