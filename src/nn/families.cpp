@@ -4,10 +4,12 @@
 
 #include <cmath>
 
+#include "gp/gaussian_process.hpp"
 #include "nn/gmnm.hpp"
 #include "nn/gsnn_model.hpp"
 #include "nn/kan.hpp"
 #include "nn/layer_model.hpp"
+#include "nn/lengthscale.hpp"
 #include "nn/mlp.hpp"
 #include "nn/rbf.hpp"
 
@@ -81,6 +83,29 @@ ModelFamily mlp_family() {
     m.width = o.at("width");
     m.activation = o.at("activation");
     return std::make_shared<MlpImpl>(m);
+  };
+  return f;
+}
+
+ModelFamily lengthscale_family() {
+  const LengthscaleNetOptions d;
+  ModelFamily f;
+  f.name = "lengthscale-tanh";
+  f.summary =
+      "two-layer tanh network, weights rescaled to std sigma/sqrt(N_in) at every pass "
+      "(seed 004): inv_sigma acts like a GP length scale";
+  f.options = {
+      {"width", d.width, "hidden tanh units (at least 2)", {}, 2, kMaxWidth},
+      {"inv_sigma", d.inv_sigma, "length scale 1/sigma: larger = smoother", {}, 1e-6, 1e6},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    LengthscaleNetOptions n;
+    n.inputs = shape.inputs();
+    n.outputs = shape.outputs;
+    n.width = o.at("width");
+    n.inv_sigma = o.at("inv_sigma");
+    check_parameter_budget("lengthscale-tanh", n.inputs, n.width, 1, n.outputs);
+    return std::make_shared<LengthscaleNetImpl>(n);
   };
   return f;
 }
@@ -179,6 +204,53 @@ ModelFamily rbf_family() {
         std::make_shared<RbfImpl>(RbfOptions(shape.inputs(), shape.outputs)
                                       .units(m)
                                       .centre_init(parse_centre_init(o.at("centres")))));
+  };
+  return f;
+}
+
+ModelFamily gp_family() {
+  const GpOptions d(1, 1);
+  ModelFamily f;
+  f.name = "gp";
+  f.summary =
+      "exact Gaussian-process regression, RBF kernel (ARD), fitted by maximising the marginal "
+      "likelihood (or fixed hyperparameters)";
+  f.size_option = "";
+  f.needs_float64 = true;
+  f.options = {
+      {"length_scale",
+       d.length_scale(),
+       "RBF length scale: start of the maximisation, or fixed",
+       {},
+       kGpLengthScaleBounds.lo,
+       kGpLengthScaleBounds.hi},
+      {"signal_variance",
+       d.signal_variance(),
+       "kernel variance s2: start, or fixed",
+       {},
+       kGpSignalBounds.lo,
+       kGpSignalBounds.hi},
+      {"noise_variance",
+       d.noise_variance(),
+       "white-noise variance: start, or fixed",
+       {},
+       kGpNoiseBounds.lo,
+       kGpNoiseBounds.hi},
+      {"ard", d.ard(), "one length scale per input (automatic relevance determination)"},
+      {"optimize", d.optimize(),
+       "maximise the log marginal likelihood (ML-II); false keeps the values above"},
+      {"restarts", d.restarts(), "extra log-uniform random starts of the maximisation", {}, 0, 100},
+      {"iterations", d.iterations(), "L-BFGS iterations per start", {}, 1, 100000},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    return std::make_shared<GaussianProcessImpl>(GpOptions(shape.inputs(), shape.outputs)
+                                                     .length_scale(o.at("length_scale"))
+                                                     .signal_variance(o.at("signal_variance"))
+                                                     .noise_variance(o.at("noise_variance"))
+                                                     .ard(o.at("ard"))
+                                                     .optimize(o.at("optimize"))
+                                                     .restarts(o.at("restarts"))
+                                                     .iterations(o.at("iterations")));
   };
   return f;
 }

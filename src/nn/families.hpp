@@ -7,8 +7,10 @@ namespace gsnn {
 
 ModelFamily gsnn_family();
 ModelFamily mlp_family();
+ModelFamily lengthscale_family();
 ModelFamily gmnm_family();
 ModelFamily kan_family();
 ModelFamily rbf_family();
+ModelFamily gp_family();
 
 }  // namespace gsnn

@@ -34,6 +34,9 @@ struct ModelFamily {
   std::function<ModelPtr(const nlohmann::json& options, const ModelShape& shape)> build;
   // The integer option that sets the model's size (experiments' target_params).
   std::string size_option = "width";
+  // Trained and saved in float64 whatever the task's precision (e.g. a GP's
+  // Cholesky factor).
+  bool needs_float64 = false;
 };
 
 // A family name or alias with complete, validated options.

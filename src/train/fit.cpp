@@ -79,10 +79,16 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   torch::manual_seed(request.training.seed);
   m.network =
       Network(build_model(m.spec, shape), shape, kind.regression, request.training.noise_init);
-  const auto s = Standardizer::fit(train);
+  auto s = Standardizer::fit(train);
+  // scaling "targets" leaves the inputs in their own units, "none" both.
+  auto identity = [](torch::Tensor& mean, torch::Tensor& scale) {
+    if (mean.defined()) mean = torch::zeros_like(mean), scale = torch::ones_like(scale);
+  };
+  if (request.training.scaling != "standard") identity(s.x_mean, s.x_scale);
+  if (request.training.scaling == "none") identity(s.y_mean, s.y_scale);
   m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
-  m.network->to(torch::Device(request.device),
-                request.dtype == "float64" ? torch::kFloat64 : torch::kFloat32);
+  const bool float64 = request.dtype == "float64" || find_family(m.spec.family).needs_float64;
+  m.network->to(torch::Device(request.device), float64 ? torch::kFloat64 : torch::kFloat32);
   const auto x = to_batch(train, device_of(m));
   torch::NoGradGuard guard;
   m.network->body().initialise(m.network->scale_inputs(x.x), m.network->scale_targets(x.y));
@@ -118,14 +124,15 @@ TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& va
                         label, hooks, result);
   }
   m.network->eval();
-  m.training = {{"options", request.training.to_json()},
-                {"dtype", request.dtype},
-                {"train_rows", train.size()},
-                {"validation_rows", validation.size()},
-                {"steps_run", result.steps_run},
-                {"best_step", result.best_step},
-                {"stop_reason", result.stop_reason},
-                {"seconds", result.seconds}};
+  m.training = {
+      {"options", request.training.to_json()},
+      {"dtype", m.network->scaling()[0].scalar_type() == torch::kFloat64 ? "float64" : "float32"},
+      {"train_rows", train.size()},
+      {"validation_rows", validation.size()},
+      {"steps_run", result.steps_run},
+      {"best_step", result.best_step},
+      {"stop_reason", result.stop_reason},
+      {"seconds", result.seconds}};
   return result;
 }
 

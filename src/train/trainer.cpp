@@ -61,6 +61,11 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
          {},
          1e-6,
          1e6},
+        {"scaling",
+         d.scaling,
+         "data scaling the model sees: standard (inputs and targets standardised), targets "
+         "(inputs in their own units, e.g. for length scales in those units), none",
+         {"standard", "targets", "none"}},
         {"seed", d.seed, "random seed (initialisation, mini-batches)", {}, 0},
         {"group_lr",
          nlohmann::json::object(),
@@ -82,7 +87,8 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
 // JSON <-> TrainOptions field by field (`progress` is a run-time choice, not an option).
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainOptions, optimizer, lr, lr_schedule, lr_final_ratio,
                                    weight_decay, steps, lbfgs_steps, batch_size, loss, clip_norm,
-                                   eval_every, patience, noise_init, seed, group_lr, freeze)
+                                   eval_every, patience, noise_init, scaling, seed, group_lr,
+                                   freeze)
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
   auto o = resolve_options("training", specs(), options).get<TrainOptions>();
@@ -101,6 +107,7 @@ nlohmann::json TrainOptions::to_json() const {
   nlohmann::json j = *this;
   // Left out when unused, so results written before the option existed stay current.
   if (lbfgs_steps == 0) j.erase("lbfgs_steps");
+  if (scaling == "standard") j.erase("scaling");
   return j;
 }
 

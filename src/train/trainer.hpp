@@ -37,6 +37,7 @@ struct TrainOptions {
   int64_t eval_every = 50;             // steps between validation checks and curve points
   int64_t patience = 0;     // early stop after this many checks without improvement, 0 = off
   double noise_init = 0.1;  // initial output noise std (standardised units)
+  std::string scaling = "standard";  // standard | targets | none (train/fit.cpp)
   uint64_t seed = 0;
   std::map<std::string, double> group_lr;  // lr multiplier per parameter group, e.g. {tau: 0.1}
   std::map<std::string, double> freeze;    // group -> steps it stays frozen at the start

@@ -1,0 +1,217 @@
+#include "gp/gaussian_process.hpp"
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <cmath>
+#include <stdexcept>
+
+#include "data/dataset.hpp"
+
+namespace gsnn {
+namespace {
+
+// Cholesky factor of the symmetric k, adding jitter 0, 1e-12, ..., 1e-4 times
+// the mean diagonal until it succeeds. Differentiable in k.
+std::pair<torch::Tensor, double> robust_cholesky(const torch::Tensor& k) {
+  const double scale = k.diagonal().mean().item<double>();
+  const auto eye = torch::eye(k.size(0), k.options());
+  for (double relative = 0; relative <= 1e-4; relative = relative == 0 ? 1e-12 : relative * 10) {
+    const double jitter = relative * scale;
+    auto [factor, info] = torch::linalg_cholesky_ex(relative == 0 ? k : k + jitter * eye);
+    if (info.item<int64_t>() == 0) return {factor, jitter};
+  }
+  throw std::runtime_error(
+      "gp: the kernel matrix is not positive definite even with jitter 1e-4 x its mean diagonal "
+      "(duplicate inputs with a tiny noise_variance? raise noise_variance)");
+}
+
+std::vector<GpBounds> bounds_of(int64_t length_scales) {
+  std::vector<GpBounds> b(length_scales, kGpLengthScaleBounds);
+  b.push_back(kGpSignalBounds);
+  b.push_back(kGpNoiseBounds);
+  return b;
+}
+
+}  // namespace
+
+GaussianProcessImpl::GaussianProcessImpl(GpOptions o) : options(o) {
+  if (o.inputs() < 1 || o.outputs() < 1)
+    throw std::invalid_argument("gp: needs inputs and outputs");
+  const int64_t scales = o.ard() ? o.inputs() : 1;
+  auto scalar = [](double v) { return torch::full({}, v, torch::kFloat64); };
+  log_length_scale = register_buffer(
+      "log_length_scale", torch::full({scales}, std::log(o.length_scale()), torch::kFloat64));
+  log_signal_variance =
+      register_buffer("log_signal_variance", scalar(std::log(o.signal_variance())));
+  log_noise_variance = register_buffer("log_noise_variance", scalar(std::log(o.noise_variance())));
+  jitter = register_buffer("jitter", scalar(0));
+  train_x = register_buffer("train_x", torch::zeros({0, o.inputs()}, torch::kFloat64));
+  alpha = register_buffer("alpha", torch::zeros({0, o.outputs()}, torch::kFloat64));
+  log_likelihood_ = register_buffer("log_likelihood", scalar(0));
+}
+
+torch::Tensor GaussianProcessImpl::theta() const {
+  return torch::cat(
+      {log_length_scale, log_signal_variance.reshape({1}), log_noise_variance.reshape({1})});
+}
+
+torch::Tensor GaussianProcessImpl::kernel(const torch::Tensor& a, const torch::Tensor& b,
+                                          const torch::Tensor& theta) const {
+  const int64_t scales = log_length_scale.size(0);
+  const auto inv_scale = (-theta.slice(0, 0, scales)).exp();
+  const auto as = a * inv_scale, bs = b * inv_scale;
+  const auto d2 =
+      (as.square().sum(1, true) + bs.square().sum(1).unsqueeze(0) - 2 * as.mm(bs.t())).clamp_min(0);
+  return theta[scales].exp() * (-0.5 * d2).exp();
+}
+
+torch::Tensor GaussianProcessImpl::log_marginal_likelihood(const torch::Tensor& x,
+                                                           const torch::Tensor& y,
+                                                           const torch::Tensor& theta,
+                                                           double* jitter_used) const {
+  const int64_t n = x.size(0), k = y.size(1);
+  const auto noise = theta[theta.size(0) - 1].exp();
+  auto kxx = kernel(x, x, theta) + noise * torch::eye(n, x.options());
+  const auto [factor, j] = robust_cholesky(kxx);
+  if (jitter_used) *jitter_used = j;
+  const auto a = torch::cholesky_solve(y, factor);
+  return -0.5 * (y * a).sum() - double(k) * factor.diagonal().log().sum() -
+         0.5 * double(n * k) * std::log(2 * M_PI);
+}
+
+void GaussianProcessImpl::fit_directly(const torch::Tensor& x_in, const torch::Tensor& y_in,
+                                       uint64_t seed) {
+  const int64_t n = x_in.size(0);
+  if (n < 1) throw std::invalid_argument("gp: no training points");
+  if (n > kMaxGpPoints)
+    throw std::invalid_argument(fmt::format(
+        "gp: {} training points; exact GP regression here is limited to {} (the n x n kernel "
+        "and its Cholesky factor take 16 n^2 bytes, {:.1f} GB at this n, several times that "
+        "while maximising the likelihood)",
+        n, kMaxGpPoints, 16e-9 * double(n) * double(n)));
+  const auto x = x_in.flatten(1).to(torch::kFloat64).detach().clone();
+  const auto y = y_in.to(torch::kFloat64).detach();
+  const auto bounds = bounds_of(log_length_scale.size(0));
+  std::vector<double> lo_v, hi_v;
+  for (const auto& b : bounds) lo_v.push_back(std::log(b.lo)), hi_v.push_back(std::log(b.hi));
+  const auto lo = torch::tensor(lo_v, torch::kFloat64), hi = torch::tensor(hi_v, torch::kFloat64);
+
+  auto best = torch::min(torch::max(theta().detach(), lo), hi);
+  if (options.optimize()) {
+    Random rng(seed);
+    double best_lml = -INFINITY;
+    std::string last_error;
+    auto start = best.clone();
+    for (int64_t r = 0; r <= options.restarts(); ++r) {
+      if (r > 0)
+        for (int64_t i = 0; i < start.size(0); ++i)
+          start[i].fill_(rng.uniform(lo_v[size_t(i)], hi_v[size_t(i)]));
+      // theta = lo + (hi - lo) sigmoid(u): the search never leaves the bounds.
+      auto u = torch::logit(((start - lo) / (hi - lo)).clamp(1e-6, 1 - 1e-6)).requires_grad_();
+      auto to_theta = [&] { return lo + (hi - lo) * torch::sigmoid(u); };
+      torch::optim::LBFGS optimizer({u}, torch::optim::LBFGSOptions(1)
+                                             .max_iter(options.iterations())
+                                             .history_size(20)
+                                             .tolerance_grad(1e-9)
+                                             .tolerance_change(1e-12)
+                                             .line_search_fn("strong_wolfe"));
+      try {
+        optimizer.step([&] {
+          optimizer.zero_grad();
+          auto loss = -log_marginal_likelihood(x, y, to_theta()) / double(n);
+          loss.backward();
+          return loss;
+        });
+        torch::NoGradGuard guard;
+        const auto theta_r = to_theta();
+        const double lml = log_marginal_likelihood(x, y, theta_r).item<double>();
+        if (std::isfinite(lml) && lml > best_lml) best_lml = lml, best = theta_r.clone();
+      } catch (const std::runtime_error& e) {  // this start left the factorisable region
+        last_error = e.what();
+      }
+    }
+    if (!std::isfinite(best_lml))
+      throw std::runtime_error("gp: no start of the likelihood maximisation succeeded: " +
+                               last_error);
+  }
+
+  torch::NoGradGuard guard;
+  double used = 0;
+  const double lml = log_marginal_likelihood(x, y, best, &used).item<double>();
+  const int64_t scales = log_length_scale.size(0);
+  log_length_scale.copy_(best.slice(0, 0, scales));
+  log_signal_variance.fill_(best[scales]);
+  log_noise_variance.fill_(best[scales + 1]);
+  jitter.fill_(used);
+  log_likelihood_.fill_(lml);
+  train_x.set_(x);
+  std::lock_guard<std::mutex> lock(cholesky_mutex_);
+  cholesky_ = torch::Tensor();
+  const auto kxx =
+      kernel(x, x, best) + (best[scales + 1].exp() + used) * torch::eye(n, x.options());
+  cholesky_ = torch::linalg_cholesky(kxx);
+  alpha.set_(torch::cholesky_solve(y, cholesky_));
+}
+
+const torch::Tensor& GaussianProcessImpl::cholesky() const {
+  std::lock_guard<std::mutex> lock(cholesky_mutex_);
+  const int64_t n = train_x.size(0);
+  if (!cholesky_.defined() || cholesky_.size(0) != n || cholesky_.device() != train_x.device()) {
+    torch::NoGradGuard guard;
+    const auto th = theta();
+    const auto kxx = kernel(train_x, train_x, th) +
+                     (log_noise_variance.exp() + jitter) * torch::eye(n, train_x.options());
+    auto [factor, info] = torch::linalg_cholesky_ex(kxx);
+    if (info.item<int64_t>() != 0)
+      throw std::runtime_error("gp: the stored kernel matrix is not positive definite");
+    cholesky_ = factor;
+  }
+  return cholesky_;
+}
+
+Prediction GaussianProcessImpl::predict(const Moments& input) {
+  if (train_x.size(0) == 0) throw std::logic_error("gp: predict before fit");
+  const auto x = input.mean.flatten(1);
+  const auto th = theta();
+  const auto& factor = cholesky();
+  const int64_t n = train_x.size(0);
+  const int64_t chunk = std::max<int64_t>(1, (int64_t{1} << 24) / n);  // n x chunk <= 128 MB
+  std::vector<torch::Tensor> means, latents;
+  for (int64_t i = 0; i < x.size(0); i += chunk) {
+    const auto xc = x.slice(0, i, std::min(i + chunk, x.size(0)));
+    const auto ks = kernel(xc, train_x, th);
+    means.push_back(ks.mm(alpha));
+    const auto v = torch::linalg_solve_triangular(factor, ks.t(), /*upper=*/false);
+    latents.push_back((log_signal_variance.exp() - v.square().sum(0)).clamp_min(0).unsqueeze(1));
+  }
+  Prediction p;
+  p.mean = x.size(0) ? torch::cat(means) : torch::zeros({0, alpha.size(1)}, x.options());
+  const auto latent = x.size(0) ? torch::cat(latents) : torch::zeros({0, 1}, x.options());
+  p.extras["latent_var"] = latent.expand_as(p.mean);
+  p.var = (latent + log_noise_variance.exp()).expand_as(p.mean);
+  return p;
+}
+
+Moments GaussianProcessImpl::forward(const Moments& input) { return predict(input).moments(); }
+
+void GaussianProcessImpl::check_weights() const {
+  const int64_t n = train_x.size(0);
+  if (train_x.dim() != 2 || train_x.size(1) != options.inputs())
+    throw std::runtime_error("gp: train_x must be [n, inputs]");
+  if (n > kMaxGpPoints)
+    throw std::runtime_error(fmt::format("gp: {} training points, at most {}", n, kMaxGpPoints));
+  if (alpha.dim() != 2 || alpha.size(0) != n || alpha.size(1) != options.outputs())
+    throw std::runtime_error("gp: alpha must be [n, outputs] with n = training points");
+  const auto th = theta();
+  const auto bounds = bounds_of(log_length_scale.size(0));
+  for (size_t i = 0; i < bounds.size(); ++i) {
+    const double v = th[int64_t(i)].item<double>();
+    if (!(v >= std::log(bounds[i].lo) - 1e-9 && v <= std::log(bounds[i].hi) + 1e-9))
+      throw std::runtime_error("gp: a hyperparameter is outside its bounds");
+  }
+  if (!(jitter.item<double>() >= 0)) throw std::runtime_error("gp: jitter must be >= 0");
+  if (n > 0) cholesky();  // a stored kernel that cannot be factorised fails here, not later
+}
+
+}  // namespace gsnn

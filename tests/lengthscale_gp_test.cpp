@@ -1,0 +1,189 @@
+// Seed 004's models: the length-scale-normalised tanh network and exact GP
+// regression (maths against hand computation and finite differences, a model
+// file round trip, the size limit), and the `scaling` training option.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "gp/gaussian_process.hpp"
+#include "io/model_file.hpp"
+#include "nn/lengthscale.hpp"
+#include "test_util.hpp"
+#include "train/fit.hpp"
+
+namespace gsnn {
+namespace {
+
+TEST(Lengthscale, EffectiveWeightStdIsSigmaOverSqrtFanIn) {
+  torch::manual_seed(3);
+  LengthscaleLinear layer(LengthscaleLinearOptions(7, 5).sigma(0.5));
+  auto std_of = [&] { return torch::std(layer->effective_weight(), false).item<double>(); };
+  EXPECT_NEAR(std_of(), 0.5 / std::sqrt(7.0), 1e-6);
+  {
+    torch::NoGradGuard guard;  // however the raw weights grow, the spread stays
+    layer->weight.mul_(40).add_(torch::randn_like(layer->weight));
+  }
+  EXPECT_NEAR(std_of(), 0.5 / std::sqrt(7.0), 1e-6);
+  const auto x = torch::randn({4, 7});
+  EXPECT_TRUE(
+      torch::allclose(layer->forward(x), x.mm(layer->effective_weight().t()) + layer->bias));
+  EXPECT_THROW(LengthscaleLinear(LengthscaleLinearOptions(1, 1)), std::invalid_argument);
+}
+
+// A 1-D regression set y = f(x) + noise_std * e on n uniform points of [lo, hi].
+Dataset line_data(int64_t n, double lo, double hi, double noise_std, uint64_t seed,
+                  double (*f)(double)) {
+  Random rng(seed);
+  Dataset d;
+  d.x = torch::empty({n, 1}, torch::kFloat64);
+  d.y = torch::empty({n, 1}, torch::kFloat64);
+  for (int64_t i = 0; i < n; ++i) {
+    const double x = rng.uniform(lo, hi);
+    d.x[i][0] = x;
+    d.y[i][0] = f(x) + noise_std * rng.normal(0, 1);
+  }
+  d.input_names = {"x"};
+  d.target_names = {"y"};
+  return d;
+}
+
+double sine(double x) { return std::sin(x); }
+
+TrainedModel fit(const std::string& model, const nlohmann::json& options, const Dataset& train,
+                 int64_t steps = 1, const std::string& scaling = "standard") {
+  FitRequest r;
+  r.model = resolve_model(model, options);
+  r.training.steps = steps;
+  r.training.scaling = scaling;
+  r.training.progress = false;
+  return fit_model(train, {}, r).model;
+}
+
+TEST(Learning, LengthscaleTanhFitsASine) {
+  const auto train = line_data(200, -3, 3, 0, 1, sine), test = line_data(200, -3, 3, 0, 2, sine);
+  auto m = fit("lengthscale-tanh", {{"width", 64}, {"inv_sigma", 0.5}}, train, 1000);
+  const auto pred = m.predict(test.x).mean;
+  EXPECT_LT(((pred - test.y).norm() / test.y.norm()).item<double>(), 0.05);
+}
+
+TEST(Scaling, TargetsAndNoneKeepInputsInTheirOwnUnits) {
+  const auto train = line_data(50, 2, 9, 0.1, 1, sine);
+  for (const std::string scaling : {"targets", "none"}) {
+    const auto m = fit("gp", {{"optimize", false}}, train, 1, scaling);
+    const auto s = m.network->scaling();
+    EXPECT_TRUE(torch::equal(s[0], torch::zeros_like(s[0]))) << scaling;
+    EXPECT_TRUE(torch::equal(s[1], torch::ones_like(s[1]))) << scaling;
+    EXPECT_EQ(torch::equal(s[3], torch::ones_like(s[3])), scaling == "none") << scaling;
+  }
+}
+
+// The posterior of a GP through three points, worked out with a 3 x 3
+// adjugate inverse in plain doubles (independent of the implementation).
+TEST(Gp, ThreePointPosteriorByHand) {
+  const double xs[3] = {0, 1, 2.5}, ys[3] = {0.3, 1, -0.5}, l = 0.8, s2 = 1.7, noise = 0.1;
+  auto k = [&](double a, double b) { return s2 * std::exp(-0.5 * (a - b) * (a - b) / (l * l)); };
+  double K[3][3], inv[3][3];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) K[i][j] = k(xs[i], xs[j]) + (i == j ? noise : 0);
+  const double det = K[0][0] * (K[1][1] * K[2][2] - K[1][2] * K[2][1]) -
+                     K[0][1] * (K[1][0] * K[2][2] - K[1][2] * K[2][0]) +
+                     K[0][2] * (K[1][0] * K[2][1] - K[1][1] * K[2][0]);
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {  // inverse = adjugate / det (cofactor of K[j][i])
+      const int r0 = (j + 1) % 3, r1 = (j + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+      inv[i][j] = (K[r0][c0] * K[r1][c1] - K[r0][c1] * K[r1][c0]) / det;
+    }
+  const double xq = 0.6;
+  double mean = 0, reduction = 0, quad = 0;
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      mean += k(xq, xs[i]) * inv[i][j] * ys[j];
+      reduction += k(xq, xs[i]) * inv[i][j] * k(xq, xs[j]);
+      quad += ys[i] * inv[i][j] * ys[j];
+    }
+  const double lml = -0.5 * quad - 0.5 * std::log(det) - 1.5 * std::log(2 * M_PI);
+
+  GaussianProcessImpl gp(
+      GpOptions(1, 1).length_scale(l).signal_variance(s2).noise_variance(noise).optimize(false));
+  const auto x = torch::tensor({xs[0], xs[1], xs[2]}, torch::kFloat64).reshape({3, 1});
+  const auto y = torch::tensor({ys[0], ys[1], ys[2]}, torch::kFloat64).reshape({3, 1});
+  gp.fit_directly(x, y, 0);
+  const auto p = gp.predict({torch::full({1, 1}, xq, torch::kFloat64), {}});
+  EXPECT_NEAR(p.mean.item<double>(), mean, 1e-12);
+  EXPECT_NEAR(p.extras.at("latent_var").item<double>(), s2 - reduction, 1e-12);
+  EXPECT_NEAR(p.var.item<double>(), s2 - reduction + noise, 1e-12);
+  EXPECT_NEAR(gp.fitted_log_likelihood(), lml, 1e-12);
+  EXPECT_EQ(gp.jitter.item<double>(), 0);
+}
+
+TEST(Gp, LogMarginalLikelihoodGradientMatchesFiniteDifferences) {
+  torch::manual_seed(5);
+  GaussianProcessImpl gp(GpOptions(2, 2));
+  const auto x = torch::randn({25, 2}, torch::kFloat64);
+  const auto y = torch::randn({25, 2}, torch::kFloat64);
+  const auto theta = torch::tensor({-0.3, 0.4, 0.2, -2.0}, torch::kFloat64).requires_grad_();
+  gp.log_marginal_likelihood(x, y, theta).backward();
+  const double h = 1e-5;
+  for (int64_t i = 0; i < 4; ++i) {
+    auto at = [&](double step) {
+      auto t = theta.detach().clone();
+      t[i] += step;
+      return gp.log_marginal_likelihood(x, y, t).item<double>();
+    };
+    const double fd = (at(h) - at(-h)) / (2 * h);
+    EXPECT_NEAR(theta.grad()[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd))) << i;
+  }
+}
+
+TEST(Gp, MaximisingTheLikelihoodFindsTheNoise) {
+  const auto train = line_data(300, -6, 6, 0.1, 4, sine);
+  GaussianProcessImpl fixed(GpOptions(1, 1).optimize(false));
+  GaussianProcessImpl gp(GpOptions(1, 1));
+  fixed.fit_directly(train.x, train.y, 0);
+  gp.fit_directly(train.x, train.y, 0);
+  EXPECT_GT(gp.fitted_log_likelihood(), fixed.fitted_log_likelihood());
+  // The true noise variance is 0.01; 300 points pin it to within a factor 1.5.
+  const double noise = gp.log_noise_variance.exp().item<double>();
+  EXPECT_GT(noise, 0.01 / 1.5);
+  EXPECT_LT(noise, 0.01 * 1.5);
+}
+
+TEST(Gp, JitterRescuesDuplicateInputs) {
+  GaussianProcessImpl gp(
+      GpOptions(1, 1).signal_variance(1e5).noise_variance(1e-12).optimize(false));
+  const auto x = torch::tensor({0.0, 0.0, 1.0}, torch::kFloat64).reshape({3, 1});
+  const auto y = torch::tensor({1.0, 1.0, 0.0}, torch::kFloat64).reshape({3, 1});
+  gp.fit_directly(x, y, 0);
+  EXPECT_GT(gp.jitter.item<double>(), 0);
+  EXPECT_NEAR(gp.predict({x, {}}).mean[0].item<double>(), 1.0, 1e-6);
+}
+
+TEST(Gp, RefusesMoreThanItsPointLimit) {
+  GaussianProcessImpl gp(GpOptions(1, 1));
+  const auto x = torch::zeros({kMaxGpPoints + 1, 1}, torch::kFloat64);
+  try {
+    gp.fit_directly(x, x, 0);
+    FAIL() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("limited to 10000"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Gp, ModelFileRoundTripsAndKeepsFloat64) {
+  test::TempDir dir;
+  const auto train = line_data(40, -3, 3, 0.05, 6, sine);
+  const auto m = fit("gp", {{"restarts", 1}}, train);
+  EXPECT_EQ(m.training.at("dtype"), "float64");
+  save_model(m, dir.file("gp"));
+  const auto loaded = load_model(dir.file("gp"));
+  const auto xq = torch::linspace(-3, 3, 33, torch::kFloat64).reshape({33, 1});
+  const auto a = m.predict(xq), b = loaded.predict(xq);
+  EXPECT_TRUE(torch::equal(a.mean, b.mean));
+  EXPECT_TRUE(torch::allclose(a.var, b.var, 1e-12, 1e-15));
+  // The prediction is in the data's units (targets standardised inside).
+  EXPECT_LT((a.mean - torch::sin(xq)).abs().max().item<double>(), 0.1);
+}
+
+}  // namespace
+}  // namespace gsnn
