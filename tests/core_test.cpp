@@ -23,11 +23,6 @@
 namespace gsnn {
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 // Three Gaussian blobs in 2-D, labels 0, 1, 2.
 Dataset blobs(int64_t per_class, uint64_t seed) {
   Random rng(seed);
@@ -114,8 +109,8 @@ TEST(Core, ToyObjectiveAndTaskKindThroughTheRunnerAndReport) {
   RunOptions o;
   o.progress = false;
   EXPECT_EQ(run_experiment(e, o).ran, 4);
-  const auto record =
-      nlohmann::json::parse(read_all(run_directory(e, "blobs3-toy", "gsnn", 1) + "/result.json"));
+  const auto record = nlohmann::json::parse(
+      test::read_all(run_directory(e, "blobs3-toy", "gsnn", 1) + "/result.json"));
   EXPECT_EQ(record["kind"], "three-class");
   EXPECT_EQ(record["training"]["loss"], "brier");
   EXPECT_GT(record["metrics"]["test"]["worst_recall"].get<double>(), 0.8);
@@ -133,7 +128,7 @@ TEST(Core, ToyObjectiveAndTaskKindThroughTheRunnerAndReport) {
       << error;
 
   write_report(dir.file("results"), dir.file("report"));
-  const auto html = read_all(dir.file("report/index.html"));
+  const auto html = test::read_all(dir.file("report/index.html"));
   for (const char* needle : {"test worst recall", "toy / blobs3-toy", "loss parts"})
     EXPECT_NE(html.find(needle), std::string::npos) << needle;
   EXPECT_EQ(html.find("test MSE"), std::string::npos);  // columns come from the results
@@ -191,14 +186,14 @@ TEST(Core, ImageShapedSamplesThroughTheRunner) {
                          {"model", {{{"family", "mlp-relu"}, {"options", {{"width", 8}}}}}}},
                         dir.file("results"));
   const auto run = run_directory(e, "tiny-images-toy", "mlp-relu", 0);
-  const auto record = nlohmann::json::parse(read_all(run + "/result.json"));
+  const auto record = nlohmann::json::parse(test::read_all(run + "/result.json"));
   EXPECT_GT(record["metrics"]["test"]["accuracy"].get<double>(), 0.85) << record["metrics"];
   EXPECT_TRUE(record["smoothness"].is_null());
   const auto model = load_model(run + "/model");
   EXPECT_EQ(model.network->shape().input_shape, (std::vector<int64_t>{1, 4, 4}));
   EXPECT_EQ(model.network->scaling()[0].sizes(), (std::vector<int64_t>{1, 4, 4}));
   write_report(dir.file("results"), dir.file("report"));
-  EXPECT_NE(read_all(dir.file("report/index.html")).find("test accuracy"), std::string::npos);
+  EXPECT_NE(test::read_all(dir.file("report/index.html")).find("test accuracy"), std::string::npos);
 }
 
 // A Nadaraya-Watson kernel smoother: fitted directly (it stores the training
@@ -239,7 +234,7 @@ TEST(Core, FamilyFittedDirectlyWithDataSizedBuffers) {
                                     {"model", {{{"family", "kernel-smoother-toy"}}}}},
                                    dir.file("results"));
   const auto run = run_directory(e, "smooth2d", "kernel-smoother-toy", 0);
-  const auto record = nlohmann::json::parse(read_all(run + "/result.json"));
+  const auto record = nlohmann::json::parse(test::read_all(run + "/result.json"));
   EXPECT_EQ(record["stop_reason"], "fitted by the model's own method");
   EXPECT_TRUE(record["curve"].empty());
   EXPECT_LT(record["metrics"]["test"]["mse"].get<double>(), 0.05);

@@ -25,11 +25,6 @@ namespace gsnn {
 namespace {
 namespace fs = std::filesystem;
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
 TEST(NoCommandExecution, GnuplotTakesLabelsAndPathsAsText) {
   test::TempDir dir;
   const auto trap = dir.file("ran");
@@ -61,7 +56,7 @@ TEST(NoCommandExecution, ReportEscapesLabelsInHtml) {
   o.progress = false;
   run_experiment(e, o);
   write_report(dir.file("results"), dir.file("report"));
-  const auto html = read_all(dir.file("report/index.html"));
+  const auto html = test::read_all(dir.file("report/index.html"));
   EXPECT_EQ(html.find("<script>"), std::string::npos);
   EXPECT_NE(html.find("a&quot;&gt;&lt;script&gt;"), std::string::npos);
   EXPECT_FALSE(fs::exists("gsnn_html_trap"));
@@ -134,7 +129,7 @@ class ModelDirectory : public ::testing::Test {
     save_model(model_, dir_.file("m"));
   }
   nlohmann::json description() const {
-    return nlohmann::json::parse(read_all(dir_.file("m/model.json")));
+    return nlohmann::json::parse(test::read_all(dir_.file("m/model.json")));
   }
   void rewrite(const nlohmann::json& j) const { std::ofstream(dir_.file("m/model.json")) << j; }
   std::string load_error() const {

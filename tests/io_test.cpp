@@ -18,10 +18,6 @@
 namespace gsnn {
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 void write_all(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
 }
@@ -42,7 +38,7 @@ TEST(Safetensors, RoundTrip) {
   EXPECT_TRUE(torch::equal(f.tensors.at("c"), c));
   EXPECT_EQ(f.metadata.at("k"), "v");
   // header length is 8-byte aligned, as the format recommends
-  const auto bytes = read_all(dir.file("t.safetensors"));
+  const auto bytes = test::read_all(dir.file("t.safetensors"));
   EXPECT_EQ(static_cast<unsigned char>(bytes[0]) % 8, 0);
 }
 
@@ -74,7 +70,7 @@ TEST_F(SavedModel, RoundTripGivesIdenticalPredictions) {
 
 TEST_F(SavedModel, TruncatedWeightsAreRefused) {
   const auto path = dir_.file("m/weights.safetensors");
-  const auto bytes = read_all(path);
+  const auto bytes = test::read_all(path);
   write_all(path, bytes.substr(0, bytes.size() - 10));
   EXPECT_NE(load_error(dir_.file("m")).find("not a valid weights file"), std::string::npos);
   write_all(path, bytes.substr(0, 5));
@@ -83,7 +79,7 @@ TEST_F(SavedModel, TruncatedWeightsAreRefused) {
 
 TEST_F(SavedModel, CorruptedHeaderIsRefused) {
   const auto path = dir_.file("m/weights.safetensors");
-  auto bytes = read_all(path);
+  auto bytes = test::read_all(path);
   bytes[9] = '#';  // inside the JSON header
   write_all(path, bytes);
   EXPECT_NE(load_error(dir_.file("m")).find("not JSON"), std::string::npos);
@@ -91,7 +87,7 @@ TEST_F(SavedModel, CorruptedHeaderIsRefused) {
 
 TEST_F(SavedModel, WrongVersionIsRefused) {
   const auto path = dir_.file("m/model.json");
-  auto j = nlohmann::json::parse(read_all(path));
+  auto j = nlohmann::json::parse(test::read_all(path));
   j["format_version"] = 99;
   write_all(path, j.dump());
   EXPECT_NE(load_error(dir_.file("m")).find("format version 99 is not supported"),
@@ -116,7 +112,7 @@ TEST_F(SavedModel, Version1FilesStillLoad) {
   file.tensors.erase("body.hidden1.tau_rho");
   write_safetensors(dir_.file("m/weights.safetensors"),
                     NamedTensors(file.tensors.begin(), file.tensors.end()));
-  auto j = nlohmann::json::parse(read_all(dir_.file("m/model.json")));
+  auto j = nlohmann::json::parse(test::read_all(dir_.file("m/model.json")));
   EXPECT_EQ(j["options"]["activation"], "erf-tanh");
   j["format_version"] = 1;
   j["options"]["activation"] = "tanh";
@@ -135,7 +131,7 @@ TEST_F(SavedModel, Version1FilesStillLoad) {
 
 TEST_F(SavedModel, ShapeMismatchIsRefused) {
   const auto path = dir_.file("m/model.json");
-  auto j = nlohmann::json::parse(read_all(path));
+  auto j = nlohmann::json::parse(test::read_all(path));
   j["options"]["width"] = 9;  // weights were written for width 8
   write_all(path, j.dump());
   EXPECT_NE(load_error(dir_.file("m")).find("has shape"), std::string::npos);

@@ -9,8 +9,10 @@
 #include "gp/gaussian_process.hpp"
 #include "io/model_file.hpp"
 #include "nn/lengthscale.hpp"
+#include "tasks/task.hpp"
 #include "test_util.hpp"
 #include "train/fit.hpp"
+#include "train_util.hpp"
 
 namespace gsnn {
 namespace {
@@ -119,20 +121,23 @@ TEST(Gp, ThreePointPosteriorByHand) {
 
 TEST(Gp, LogMarginalLikelihoodGradientMatchesFiniteDifferences) {
   torch::manual_seed(5);
-  GaussianProcessImpl gp(GpOptions(2, 2));
-  const auto x = torch::randn({25, 2}, torch::kFloat64);
-  const auto y = torch::randn({25, 2}, torch::kFloat64);
-  const auto theta = torch::tensor({-0.3, 0.4, 0.2, -2.0}, torch::kFloat64).requires_grad_();
-  gp.log_marginal_likelihood(x, y, theta).backward();
-  const double h = 1e-5;
-  for (int64_t i = 0; i < 4; ++i) {
-    auto at = [&](double step) {
-      auto t = theta.detach().clone();
-      t[i] += step;
-      return gp.log_marginal_likelihood(x, y, t).item<double>();
-    };
-    const double fd = (at(h) - at(-h)) / (2 * h);
-    EXPECT_NEAR(theta.grad()[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd))) << i;
+  for (const bool ard : {true, false}) {
+    GaussianProcessImpl gp(GpOptions(2, 2).ard(ard));
+    const auto x = torch::randn({25, 2}, torch::kFloat64);
+    const auto y = torch::randn({25, 2}, torch::kFloat64);
+    const auto theta = ard ? torch::tensor({-0.3, 0.4, 0.2, -2.0}, torch::kFloat64)
+                           : torch::tensor({-0.3, 0.2, -2.0}, torch::kFloat64);
+    const auto grad = gp.log_marginal_likelihood(x, y, theta, true).gradient;
+    const double h = 1e-5;
+    for (int64_t i = 0; i < theta.size(0); ++i) {
+      auto at = [&](double step) {
+        auto t = theta.clone();
+        t[i] += step;
+        return gp.log_marginal_likelihood(x, y, t).value;
+      };
+      const double fd = (at(h) - at(-h)) / (2 * h);
+      EXPECT_NEAR(grad[i].item<double>(), fd, 1e-6 * std::max(1.0, std::abs(fd))) << ard << i;
+    }
   }
 }
 
@@ -183,6 +188,93 @@ TEST(Gp, ModelFileRoundTripsAndKeepsFloat64) {
   EXPECT_TRUE(torch::allclose(a.var, b.var, 1e-12, 1e-15));
   // The prediction is in the data's units (targets standardised inside).
   EXPECT_LT((a.mean - torch::sin(xq)).abs().max().item<double>(), 0.1);
+}
+
+torch::Tensor norms(const Dataset& d) { return d.x.norm(2, 1); }
+
+TEST(ArithmeticTasks, PointsLieInTheirRegionsAndTargetsAreExact) {
+  const auto disc = find_task("addition-disc").generate(1);
+  EXPECT_EQ(disc.train.size(), 128);
+  EXPECT_EQ(disc.validation.size(), 0);
+  EXPECT_LE(norms(disc.train).max().item<double>(), 1);
+  const auto& ood = *disc.find("out_of_domain");
+  EXPECT_GT(norms(ood).min().item<double>(), 1);
+  EXPECT_LE(ood.x.abs().max().item<double>(), 1.5);
+  EXPECT_TRUE(torch::allclose(disc.train.y.squeeze(1), disc.train.x.sum(1)));
+  // Uniform in area: a quarter of the disc's points within radius 1/2.
+  const auto& test = *disc.find("test");
+  EXPECT_NEAR((norms(test) < 0.5).to(torch::kFloat64).mean().item<double>(), 0.25, 0.04);
+
+  const auto product = find_task("multiplication-disc").generate(1);
+  EXPECT_TRUE(torch::allclose(product.train.y.squeeze(1), product.train.x.prod(1)));
+
+  const auto& annulus = find_task("addition-annulus");
+  const auto ring = annulus.generate(1);
+  EXPECT_GE(norms(ring.train).min().item<double>(), 0.5);
+  EXPECT_LT(norms(*ring.find("inside_hull")).max().item<double>(), 0.5);
+  EXPECT_GT(norms(*ring.find("outside_hull")).min().item<double>(), 1);
+  // A fresh batch per step: the same for the same step and seed, new otherwise.
+  const auto a = annulus.fresh_train(1, 1), b = annulus.fresh_train(1, 1),
+             c = annulus.fresh_train(2, 1);
+  EXPECT_EQ(a.size(), 256);
+  EXPECT_TRUE(torch::equal(a.x, b.x));
+  EXPECT_FALSE(torch::equal(a.x, c.x));
+  EXPECT_GE(norms(c).min().item<double>(), 0.5);
+  EXPECT_LE(norms(c).max().item<double>(), 1);
+}
+
+TEST(Trainer, FreshBatchHookFeedsEveryStep) {
+  auto net = test::network("mlp-tanh", 1);
+  const auto x = torch::linspace(-1, 1, 16).unsqueeze(1), y = x.square();
+  TrainOptions o;
+  o.steps = 30;
+  o.progress = false;
+  TrainHooks hooks;
+  std::vector<int64_t> steps;
+  hooks.fresh_batch = [&](int64_t step) {
+    steps.push_back(step);
+    const auto xs = torch::rand({8, 1}) * 2 - 1;
+    return Batch{xs, xs.square()};
+  };
+  test::train(net, x, y, {}, {}, o, "train", hooks);
+  ASSERT_EQ(steps.size(), 30u);
+  EXPECT_EQ(steps.front(), 1);
+  EXPECT_EQ(steps.back(), 30);
+}
+
+// The smoke version of examples/experiments/addition-disc.toml (table A.2.1)
+// and of the annulus run with fresh batches: every model of the table runs
+// through `gsnn run`'s pipeline and the GP numbers have the paper's order.
+TEST(Seed004Experiments, DiscTableAndAnnulusSmoke) {
+  test::TempDir dir;
+  const nlohmann::json training = {
+      {"steps", 200}, {"lr", 1e-3}, {"scaling", "none"}, {"eval_every", 100}};
+  const auto e =
+      test::run_quietly({{"name", "disc"},
+                         {"tasks", {"addition-disc", "addition-annulus"}},
+                         {"training", training},
+                         {"model",
+                          {{{"family", "mlp-relu"}, {"options", {{"depth", 1}, {"width", 16}}}},
+                           {{"family", "gp"},
+                            {"options", {{"optimize", false}, {"noise_variance", 1e-10}}},
+                            {"sweep", {{"length_scale", {0.2, 5}}}}},
+                           {{"family", "gp"}, {"label", "gp-ml2"}},
+                           {{"family", "lengthscale-tanh"}, {"options", {{"width", 64}}}}}}},
+                        dir.file("results"));
+  auto mse = [&](const std::string& task, const std::string& label, const std::string& set) {
+    const auto run = run_directory(e, task, label, 0);
+    return nlohmann::json::parse(test::read_all(run + "/result.json"))["metrics"][set]["mse"]
+        .get<double>();
+  };
+  // Table A.2.1's GP rows: a short length scale fails outside the disc (paper: 1.55), a
+  // long one is near exact everywhere (paper: 4e-8 o.o.d. at l = 5).
+  EXPECT_GT(mse("addition-disc", "gp[length_scale=0.2]", "out_of_domain"), 0.5);
+  EXPECT_LT(mse("addition-disc", "gp[length_scale=5]", "out_of_domain"), 1e-5);
+  EXPECT_LT(mse("addition-disc", "gp-ml2", "test"), 1e-6);
+  for (const std::string label : {"mlp-relu", "lengthscale-tanh"}) {
+    EXPECT_LT(mse("addition-disc", label, "test"), 0.5) << label;
+    EXPECT_LT(mse("addition-annulus", label, "inside_hull"), 0.5) << label;
+  }
 }
 
 }  // namespace

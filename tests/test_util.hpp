@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -19,6 +20,12 @@ std::string error_message(F&& f) {
     return e.what();
   }
   return "";
+}
+
+// The whole file at `path` ("" if it cannot be read).
+inline std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // A fresh directory under the system temp dir, removed at scope exit.

@@ -351,6 +351,11 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         hooks.on_checkpoint = [&](const TrainState& s) {
           save_checkpoint(dir / "checkpoint", trained, s, config);
         };
+        if (task.fresh_train)
+          hooks.fresh_batch = [&](int64_t step) {
+            const auto d = task.fresh_train(step, e.data_seed);
+            return Batch{d.x, d.y};
+          };
         if (!kind.tracked.empty() && !data.evaluation.empty())
           hooks.track = [&] { return tracked_metrics(trained, kind, data.evaluation.front()); };
         const auto result =

@@ -8,9 +8,9 @@
 // `restarts` log-uniform draws; the best likelihood wins. Every Cholesky
 // factorisation starts without jitter and adds 1e-12, 1e-11, ... 1e-4 times
 // the mean diagonal until it succeeds, else throws std::runtime_error. All
-// computation is float64 (the family requires it). Memory: the n x n kernel
-// and its factor (8 n^2 bytes each) while predicting, about six such
-// matrices while maximising the likelihood; n is limited to kMaxGpPoints.
+// computation is float64 (the family requires it). Memory: the n x n
+// Cholesky factor (8 n^2 bytes) while predicting, four n x n matrices while
+// maximising the likelihood; n is limited to kMaxGpPoints.
 // Everything is in the units the Network hands over (standardised unless
 // the training option `scaling` says otherwise).
 #pragma once
@@ -43,7 +43,7 @@ struct GpBounds {
   double lo, hi;
 };
 constexpr GpBounds kGpLengthScaleBounds{1e-5, 1e5}, kGpSignalBounds{1e-5, 1e5},
-    kGpNoiseBounds{1e-12, 1e5};
+    kGpNoiseBounds{1e-15, 1e5};
 constexpr int64_t kMaxGpPoints = 10000;
 
 class GaussianProcessImpl : public ModelImpl {
@@ -57,13 +57,20 @@ class GaussianProcessImpl : public ModelImpl {
   std::vector<std::string> data_sized_buffers() const override { return {"train_x", "alpha"}; }
   void check_weights() const override;
 
-  // Log marginal likelihood of y [n, k] at x [n, d], summed over outputs, for
-  // log-hyperparameters theta = (log l_1..l_L, log s2, log noise), differentiable in
-  // theta. `jitter` is added to the diagonal on top of the noise.
-  torch::Tensor log_marginal_likelihood(const torch::Tensor& x, const torch::Tensor& y,
-                                        const torch::Tensor& theta, double* jitter = nullptr) const;
+  // The log marginal likelihood of y [n, k] at x [n, d], summed over outputs,
+  // at log-hyperparameters theta = (log l_1..l_L, log s2, log noise), and
+  // (if `gradient`) its analytic gradient in theta:
+  //   dLML/dtheta_j = 1/2 tr((alpha alpha^T - k K^-1) dK/dtheta_j).
+  struct Likelihood {
+    double value = 0;
+    torch::Tensor gradient;  // [L + 2], undefined unless asked for
+    double jitter = 0;       // added to the diagonal (see robust_cholesky)
+    torch::Tensor factor;    // Cholesky factor of K + (noise + jitter) I, without gradient
+  };
+  Likelihood log_marginal_likelihood(const torch::Tensor& x, const torch::Tensor& y,
+                                     const torch::Tensor& theta, bool gradient = false) const;
   torch::Tensor theta() const;  // current log-hyperparameters
-  // The value of the last fit, the jitter it needed.
+  // The log marginal likelihood of the last fit.
   double fitted_log_likelihood() const { return log_likelihood_.item<double>(); }
 
   const GpOptions options;

@@ -17,4 +17,9 @@ Dataset sample_dataset(int64_t n, int64_t dim, const std::function<void(int64_t,
 Task function2d_task(const nlohmann::json& options);
 double function2d_target(int64_t level, double x1, double x2);
 
+// Seed 004's arithmetic on the unit disc and the annulus (tasks/arithmetic.cpp).
+Task addition_disc_task(const nlohmann::json& options);
+Task multiplication_disc_task(const nlohmann::json& options);
+Task addition_annulus_task(const nlohmann::json& options);
+
 }  // namespace gsnn

@@ -124,6 +124,9 @@ Registry<Task>& registry() {
            noisy_sine,
            {{"builtin", "noisy-sine"}}},
           function2d_task({}),
+          addition_disc_task({}),
+          multiplication_disc_task({}),
+          addition_annulus_task({}),
           pde_task(poisson2d_problem()),
           pde_task(helmholtz2d_problem()),
       }};

@@ -42,6 +42,11 @@ struct Task {
   // bad key). Empty for tasks without options.
   std::vector<OptionSpec> options = {};
   std::function<Task(const nlohmann::json& options)> configure = {};
+  // Tasks that draw a new training batch at every step (seed 004's annulus):
+  // the batch for `step` (1, 2, ...), as many rows as `train`, drawn like
+  // it. Models trained by gradient steps use these batches; the fixed
+  // `train` set is what a directly fitted model (GP) and train metrics see.
+  std::function<Dataset(int64_t step, uint64_t data_seed)> fresh_train = {};
 };
 
 // A task over a user's CSV file: rows split with `split_seed` (the data seed

@@ -263,7 +263,10 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
         frozen.insert(frozen.end(), g.parameters.begin(), g.parameters.end());
 
     Batch batch = train;
-    if (!full_batch) {
+    if (hooks.fresh_batch) {
+      batch = hooks.fresh_batch(step);
+      batch = {batch.x.to(train.x.device()), batch.y.to(train.x.device())};
+    } else if (!full_batch) {
       if (cursor + o.batch_size > n) {
         order = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kInt64));
         cursor = 0;

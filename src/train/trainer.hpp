@@ -101,6 +101,9 @@ struct TrainHooks {
   // (e.g. the error on a test grid while a PDE solver trains).
   std::function<std::vector<std::pair<std::string, double>>()> track;
   const TrainState* resume = nullptr;  // continue from here (weights already loaded)
+  // A new training batch for each step (raw units, any device: moved to the
+  // training data's), used instead of the training data or its mini-batches.
+  std::function<Batch(int64_t step)> fresh_batch;
 };
 
 // Trains `model` in place on raw data already on the model's device
