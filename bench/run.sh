@@ -64,4 +64,6 @@ for name, c in cpp.items():
     p = py.get(peer)
     print(f"| {name} | {c:.2f} | {p:.2f} | {c/p:.2f} |" if p else f"| {name} | {c:.2f} | — | — |")
 PY
+# Seed 004: exact GP regression against scikit-learn (fit + predict, LML, predictions).
+/usr/bin/python3 bench/gp_fit.py "$build/bench/bench_gp_fit" >> docs/benchmarks.md
 cat docs/benchmarks.md

@@ -6,10 +6,11 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build clang-format
   libtorch-dev libopenblas0-openmp
-  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libmuparser-dev
+  libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libmuparser-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox
   python3-numpy python3-torch python3-sklearn
+  dataset-fashion-mnist
 )
 
 # --dev: what scripts/sanitize.sh needs besides (clang with its sanitizer and

@@ -27,12 +27,8 @@ void label_classes(Dataset& d, const std::string& source) {
   for (int64_t c = 0; c < classes; ++c) d.classes.push_back(std::to_string(c));
 }
 
-DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
-                        uint64_t seed) {
-  if (validation_fraction < 0 || test_fraction < 0 || validation_fraction + test_fraction >= 1)
-    throw std::invalid_argument("split: fractions must be >= 0 and sum to less than 1");
-  const int64_t n = data.size();
-  // Fisher-Yates with our own generator: identical splits on every platform.
+torch::Tensor shuffled_indices(int64_t n, uint64_t seed) {
+  // Fisher-Yates with our own generator: identical on every platform.
   std::vector<int64_t> order(n);
   for (int64_t i = 0; i < n; ++i) order[i] = i;
   Random rng(seed);
@@ -40,6 +36,14 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
     const auto j = static_cast<int64_t>(rng.uniform(0, 1) * (i + 1));
     std::swap(order[i], order[std::min(j, i)]);
   }
+  return torch::tensor(order, torch::kInt64);
+}
+
+DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
+                        uint64_t seed) {
+  if (validation_fraction < 0 || test_fraction < 0 || validation_fraction + test_fraction >= 1)
+    throw std::invalid_argument("split: fractions must be >= 0 and sum to less than 1");
+  const int64_t n = data.size();
   const auto n_val = static_cast<int64_t>(std::round(n * validation_fraction));
   const auto n_test = static_cast<int64_t>(std::round(n * test_fraction));
   const int64_t n_train = n - n_val - n_test;
@@ -50,7 +54,7 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
         "split: a fraction of {} rows rounds to 0 rows (validation {}, test {}): use a larger "
         "fraction or 0",
         n, validation_fraction, test_fraction));
-  auto index = torch::tensor(order, torch::kInt64);
+  const auto index = shuffled_indices(n, seed);
   return {data.rows(index.slice(0, 0, n_train)),
           data.rows(index.slice(0, n_train, n_train + n_val)),
           data.rows(index.slice(0, n_train + n_val, n))};

@@ -34,6 +34,9 @@ struct DataSplit {
   Dataset train, validation, test;
 };
 
+// 0 .. n-1 in an order drawn from Random(seed) (the same on every platform), int64.
+torch::Tensor shuffled_indices(int64_t n, uint64_t seed);
+
 // Shuffles with `seed`, then cuts validation and test fractions off the end.
 DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
                         uint64_t seed);

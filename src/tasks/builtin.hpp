@@ -22,4 +22,7 @@ Task addition_disc_task(const nlohmann::json& options);
 Task multiplication_disc_task(const nlohmann::json& options);
 Task addition_annulus_task(const nlohmann::json& options);
 
+// Fashion-MNIST from Debian's dataset-fashion-mnist (tasks/fashion_mnist.cpp).
+Task fashion_mnist_task(const nlohmann::json& options);
+
 }  // namespace gsnn

@@ -127,6 +127,7 @@ Registry<Task>& registry() {
           addition_disc_task({}),
           multiplication_disc_task({}),
           addition_annulus_task({}),
+          fashion_mnist_task({}),
           pde_task(poisson2d_problem()),
           pde_task(helmholtz2d_problem()),
       }};

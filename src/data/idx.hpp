@@ -1,0 +1,23 @@
+// The IDX format of (Fashion-)MNIST: a 4-byte magic (two zero bytes, the
+// type code 0x08 = unsigned byte, the number of dimensions), one big-endian
+// uint32 per dimension, then the values. Files may be gzip-compressed (as
+// Debian's dataset-fashion-mnist installs them). Every size is checked
+// against the header and kMaxIdxBytes before anything is allocated.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <string>
+
+namespace gsnn {
+
+constexpr uint64_t kMaxIdxBytes = uint64_t{1} << 31;  // decompressed data, 2 GiB
+
+// A uint8 tensor with the file's dimensions. Throws std::runtime_error
+// naming the file for a missing or unreadable file, a wrong magic, a type
+// other than unsigned byte, more than 4 dimensions, a size above
+// kMaxIdxBytes, or data shorter or longer than the header says.
+torch::Tensor read_idx(const std::string& path);
+
+}  // namespace gsnn
