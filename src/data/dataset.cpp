@@ -72,7 +72,16 @@ torch::Tensor from_json_vector(const nlohmann::json& j) {
 }  // namespace
 
 Standardizer Standardizer::fit(const Dataset& data) {
-  return {data.x.mean(0), safe_scale(data.x), data.y.mean(0), safe_scale(data.y)};
+  if (data.x.dim() <= 2)  // a table: per column
+    return {data.x.mean(0), safe_scale(data.x), data.y.mean(0), safe_scale(data.y)};
+  // Images and sequences: one mean and one scale for all values. Per-pixel
+  // scales blow up near-constant pixels (an image's border) and make the
+  // model hypersensitive to any change there.
+  const auto all = data.x.reshape({-1, 1});
+  const auto shape = data.x.sizes().slice(1);
+  return {torch::full(shape, all.mean().item<double>(), torch::kFloat64),
+          torch::full(shape, safe_scale(all)[0].item<double>(), torch::kFloat64), data.y.mean(0),
+          safe_scale(data.y)};
 }
 
 Standardizer Standardizer::from_json(const nlohmann::json& j) {

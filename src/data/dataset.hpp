@@ -41,9 +41,10 @@ torch::Tensor shuffled_indices(int64_t n, uint64_t seed);
 DataSplit split_dataset(const Dataset& data, double validation_fraction, double test_fraction,
                         uint64_t seed);
 
-// Per-feature affine standardisation of inputs and targets, fitted on the
-// training data and handed to Network::set_scaling. Constant features keep
-// scale 1.
+// Affine standardisation of inputs and targets, fitted on the training data
+// and handed to Network::set_scaling: per column for tables and targets, one
+// mean and scale over all values for images and sequences (inputs with more
+// than one axis per example). Constant features keep scale 1.
 struct Standardizer {
   torch::Tensor x_mean, x_scale;  // float64, [input_shape...]
   torch::Tensor y_mean, y_scale;  // float64, [targets]

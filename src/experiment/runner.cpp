@@ -368,6 +368,10 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
               measure_smoothness([&](const torch::Tensor& x) { return trained.predict(x).mean; },
                                  data.domain)
                   .to_json();
+        nlohmann::json robustness = nullptr;
+        if (task.robustness && !data.evaluation.empty())
+          robustness = robustness_curves(trained.network, data.evaluation.front().data,
+                                         *task.robustness, seed);
         if (result.diverged)  // kept weights are finite: saved, and the result says it diverged
           fmt::print(stderr, "{}: {}\n", label, result.stop_reason);
         save_model(trained, (dir / "model").string());
@@ -391,6 +395,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
             {"curve", curve_json(result.curve)},
             {"metrics", metrics},
             {"smoothness", smoothness},
+            {"robustness", robustness},
             {"domain", data.domain},
             {"steps_run", result.steps_run},
             {"best_step", result.best_step},

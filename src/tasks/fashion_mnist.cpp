@@ -25,7 +25,13 @@ std::vector<OptionSpec> fashion_options() {
            {},
            0,
            kTrainImages - 1},
-          {"test", kTestImages, "test images (of the 10 000)", {}, 1, kTestImages}};
+          {"test", kTestImages, "test images (of the 10 000)", {}, 1, kTestImages},
+          {"robustness_points",
+           int64_t{1000},
+           "test images of the noise and L2-attack curves, 0 = none",
+           {},
+           0,
+           kTestImages}};
 }
 
 // The uint8 images [n, 28, 28] and labels [n] of one part ("train" or
@@ -76,6 +82,9 @@ Task fashion_mnist_task(const nlohmann::json& given) {
   t.definition = {{"builtin", "fashion-mnist"}, {"options", options}};
   t.options = fashion_options();
   t.configure = fashion_mnist_task;
+  if (const int64_t points = options.at("robustness_points"); points > 0)
+    t.robustness =
+        RobustnessOptions{{0, 0.1, 0.2, 0.4, 0.8, 1.6}, {0, 0.25, 0.5, 1, 1.5, 2, 3}, 10, points};
   t.generate = [train, validation, test](uint64_t seed) {
     const auto all = read_part("train");
     const auto order = shuffled_indices(kTrainImages, seed);

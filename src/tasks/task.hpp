@@ -5,10 +5,12 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "data/dataset.hpp"
+#include "eval/robustness.hpp"
 #include "nn/registry.hpp"
 
 namespace gsnn {
@@ -47,6 +49,9 @@ struct Task {
   // it. Models trained by gradient steps use these batches; the fixed
   // `train` set is what a directly fitted model (GP) and train metrics see.
   std::function<Dataset(int64_t step, uint64_t data_seed)> fresh_train = {};
+  // Classification tasks: accuracy under noise and L2 attacks on the test
+  // set, recorded as "robustness" in every result (eval/robustness.hpp).
+  std::optional<RobustnessOptions> robustness = {};
 };
 
 // A task over a user's CSV file: rows split with `split_seed` (the data seed
