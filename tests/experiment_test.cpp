@@ -250,5 +250,17 @@ TEST(Runner, RunsSkipsFinishedRunsAndReports) {
   EXPECT_GE(pngs, 2 * 2 + 3 + 3 + 2);  // curves + calibration per task, fits, maps, sweeps
 }
 
+// Every example experiment file is valid as shipped (names, options, tasks).
+TEST(ExperimentFile, ExamplesLoad) {
+  int files = 0;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(std::string(GSNN_SOURCE_DIR) + "/examples/experiments")) {
+    if (entry.path().extension() != ".toml") continue;
+    ++files;
+    EXPECT_NO_THROW(load_experiment(entry.path().string())) << entry.path();
+  }
+  EXPECT_GE(files, 9);
+}
+
 }  // namespace
 }  // namespace gsnn

@@ -4,8 +4,12 @@
 #include <torch/torch.h>
 
 #include "eval/robustness.hpp"
+#include "experiment/runner.hpp"
 #include "nn/registry.hpp"
+#include "report/report.hpp"
+#include "test_util.hpp"
 #include "train/trainer.hpp"
+#include "train_util.hpp"
 
 namespace gsnn {
 namespace {
@@ -70,6 +74,38 @@ TEST(Robustness, CurvesStartAtTheCleanAccuracyAndFall) {
   }
   // PGD finds at least as many adversarial examples as one fast-gradient step.
   EXPECT_LE(r["pgd_l2"]["accuracy"][2].get<double>(), r["fgm_l2"]["accuracy"][2].get<double>());
+}
+
+// The smoke version of examples/experiments/fashion-robustness.toml: a
+// length-scale network on a slice of fashion-mnist, its robustness curves in
+// the result and in the report, and a report that survives a damaged record.
+TEST(Robustness, FashionMnistRunRecordsAndReportsCurves) {
+  test::TempDir dir;
+  const nlohmann::json task = {
+      {"name", "fashion-mnist"},
+      {"options", {{"train", 300}, {"validation", 50}, {"test", 200}, {"robustness_points", 100}}}};
+  const auto e = test::run_quietly(
+      {{"name", "fashion"},
+       {"tasks", {task}},
+       {"training", {{"steps", 30}, {"eval_every", 10}}},
+       {"model", {{{"family", "lengthscale-tanh"}, {"options", {{"width", 32}}}}}}},
+      dir.file("results"));
+  const auto path = run_directory(e, e.tasks.front().name, "lengthscale-tanh", 0) + "/result.json";
+  auto record = nlohmann::json::parse(test::read_all(path));
+  const auto& r = record["robustness"];
+  EXPECT_EQ(r["points"], 100);
+  EXPECT_EQ(r["pgd_l2"]["eps"].size(), r["pgd_l2"]["accuracy"].size());
+  // Every curve starts from the same clean accuracy of those 100 test images.
+  const double clean = r["noise"]["accuracy"][0];
+  EXPECT_GT(clean, 0.1);
+  EXPECT_EQ(r["fgm_l2"]["accuracy"][0].get<double>(), clean);
+  EXPECT_EQ(r["pgd_l2"]["accuracy"][0].get<double>(), clean);
+  write_report(dir.file("results"), dir.file("report"));
+  EXPECT_NE(test::read_all(dir.file("report/index.html")).find("projected-gradient attack"),
+            std::string::npos);
+  record["robustness"] = {{"noise", "x"}, {"fgm_l2", {{"eps", {1, "a"}}, {"accuracy", {0.5}}}}};
+  std::ofstream(path) << record.dump();
+  EXPECT_NO_THROW(write_report(dir.file("results"), dir.file("report2")));
 }
 
 }  // namespace

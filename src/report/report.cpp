@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -226,9 +227,9 @@ class TaskReport {
   std::string html(int& figures) {
     std::string h = fmt::format("<h2>{}</h2>\n", html_escape(key_));
     h += table();
-    for (const auto& f :
-         {&TaskReport::learning_curves, &TaskReport::loss_parts, &TaskReport::calibration,
-          &TaskReport::fits, &TaskReport::error_maps, &TaskReport::sweeps}) {
+    for (const auto& f : {&TaskReport::learning_curves, &TaskReport::loss_parts,
+                          &TaskReport::calibration, &TaskReport::robustness, &TaskReport::fits,
+                          &TaskReport::error_maps, &TaskReport::sweeps}) {
       for (const auto& [caption, png] : (this->*f)()) {
         h +=
             fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
@@ -374,6 +375,45 @@ class TaskReport {
       for (const auto& [label, steps] : by_model)
         spec.series.push_back(mean_series(label, steps, positive));
       spec.log_y = positive;
+      plot_lines(spec);
+      figs.emplace_back(spec.title, file);
+    }
+    return figs;
+  }
+
+  // Test accuracy under white noise and L2 attacks (a result's "robustness",
+  // eval/robustness.hpp), one line per model, like seed 004's figure 5.
+  Figures robustness() const {
+    static const std::vector<std::array<const char*, 3>> curves = {
+        {"noise", "std", "white Gaussian noise: accuracy against its std"},
+        {"fgm_l2", "eps", "L2 fast-gradient attack: accuracy against |delta|_2"},
+        {"pgd_l2", "eps", "L2 projected-gradient attack: accuracy against |delta|_2"}};
+    Figures figs;
+    for (size_t c = 0; c < curves.size(); ++c) {
+      const auto [name, axis, what] = curves[c];
+      PlotSpec spec;
+      const auto file = png(fmt::format("robustness{}", c));
+      spec.path = (out_ / file).string();
+      spec.title = fmt::format("{}: {} (test set, mean over seeds)", key_, what);
+      spec.xlabel = axis;
+      spec.ylabel = "accuracy";
+      for (const auto& label : order_) {
+        std::map<double, std::vector<double>> at;  // level -> accuracies over seeds
+        for (const auto* r : by_model_.at(label)) {
+          const auto all = r->record.value("robustness", nlohmann::json());
+          if (!all.is_object() || !all.contains(name) || !all[name].is_object()) continue;
+          const auto xs = all[name].value(axis, nlohmann::json()),
+                     ys = all[name].value("accuracy", nlohmann::json());
+          if (!xs.is_array() || !ys.is_array() || xs.size() != ys.size()) continue;
+          for (size_t i = 0; i < xs.size(); ++i)
+            if (xs[i].is_number() && ys[i].is_number() && std::isfinite(xs[i].get<double>()))
+              at[xs[i].get<double>()].push_back(ys[i].get<double>());
+        }
+        Series s{label, {}, {}, {}, {}, "linespoints"};
+        for (const auto& [x, v] : at) s.x.push_back(x), s.y.push_back(stat(v).mean);
+        if (!s.x.empty()) spec.series.push_back(s);
+      }
+      if (spec.series.empty()) continue;
       plot_lines(spec);
       figs.emplace_back(spec.title, file);
     }
