@@ -290,8 +290,15 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
                 "output directory)",
                 (task_dir / name).string(), t.name));
       write_dataset_csv((task_dir / "train.csv").string(), data.train);
-      if (!data.evaluation.empty())  // e.g. a PDE without a known solution has none
-        write_dataset_csv((task_dir / "test.csv").string(), data.evaluation.front().data);
+      if (!data.evaluation.empty()) {  // e.g. a PDE without a known solution has none
+        // Every evaluation set, test first: maps and fits then cover the
+        // out-of-domain regions too.
+        Dataset all = data.evaluation.front().data;
+        std::vector<torch::Tensor> xs, ys;
+        for (const auto& set : data.evaluation) xs.push_back(set.data.x), ys.push_back(set.data.y);
+        all.x = torch::cat(xs), all.y = torch::cat(ys);
+        write_dataset_csv((task_dir / "test.csv").string(), all);
+      }
     }
     const auto& kind = find_task_kind(task.kind);
     const ModelShape shape{data.train.x.sizes().slice(1).vec(),
