@@ -253,8 +253,8 @@ TEST(Runner, RunsSkipsFinishedRunsAndReports) {
 // Every example experiment file is valid as shipped (names, options, tasks).
 TEST(ExperimentFile, ExamplesLoad) {
   int files = 0;
-  for (const auto& entry :
-       std::filesystem::directory_iterator(std::string(GSNN_SOURCE_DIR) + "/examples/experiments")) {
+  for (const auto& entry : std::filesystem::directory_iterator(std::string(GSNN_SOURCE_DIR) +
+                                                               "/examples/experiments")) {
     if (entry.path().extension() != ".toml") continue;
     ++files;
     EXPECT_NO_THROW(load_experiment(entry.path().string())) << entry.path();

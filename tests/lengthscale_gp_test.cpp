@@ -175,6 +175,67 @@ TEST(Gp, RefusesMoreThanItsPointLimit) {
   }
 }
 
+TEST(Gp, RefusesTasksOtherThanRegression) {
+  Dataset d{torch::rand({20, 2}, torch::kFloat64),
+            torch::randint(0, 2, {20, 1}).to(torch::kFloat64),
+            {"a", "b"},
+            {"c"},
+            {"0", "1"}};
+  FitRequest r;
+  r.model = resolve_model("gp", {});
+  r.kind = "classification";
+  EXPECT_NE(test::error_message([&] { prepare_model(d, r); }).find("fitted directly"),
+            std::string::npos);
+}
+
+TEST(Gp, StoredStateIsChecked) {
+  const auto train = line_data(30, -3, 3, 0.05, 6, sine);
+  GaussianProcessImpl gp(GpOptions(1, 1).optimize(false));
+  gp.fit_directly(train.x, train.y, 0);
+  EXPECT_NO_THROW(gp.check_weights());
+  gp.jitter.fill_(1e6);  // far above what fitting adds: the variances would be wrong
+  EXPECT_NE(test::error_message([&] { gp.check_weights(); }).find("jitter"), std::string::npos);
+  gp.jitter.fill_(0);
+  gp.train_x.set_(torch::zeros({0, 1}, torch::kFloat64));
+  gp.alpha.set_(torch::zeros({0, 1}, torch::kFloat64));
+  EXPECT_NE(test::error_message([&] { gp.check_weights(); }).find("0 training points"),
+            std::string::npos);
+  const auto huge = torch::full({3, 1}, 1e300, torch::kFloat64) * torch::arange(3).unsqueeze(1);
+  EXPECT_NE(test::error_message([&] { gp.fit_directly(huge * 1e10, huge, 0); }).find("not finite"),
+            std::string::npos);
+}
+
+TEST(Symmetrise, AnyModelBecomesInvariantToSwappingTheFirstTwoInputs) {
+  EXPECT_FALSE(
+      resolve_model("mlp-tanh", {}).options.contains("symmetrise"));  // absent unless given
+  const auto x = torch::randn({16, 3}, torch::kFloat64);
+  const auto swapped = x.index_select(1, torch::tensor({1, 0, 2}));
+  for (const std::string family : {"mlp-tanh", "gsnn", "lengthscale-tanh"}) {
+    torch::manual_seed(1);
+    auto model = build_model(resolve_model(family, {{"symmetrise", true}}), 3, 1);
+    model->to(torch::kFloat64);
+    const auto a = model->forward({x, torch::zeros_like(x)}), b = model->forward({swapped, {}});
+    EXPECT_TRUE(torch::allclose(a.mean, b.mean, 1e-12, 1e-12)) << family;
+  }
+  EXPECT_THROW(build_model(resolve_model("mlp", {{"symmetrise", true}}), 1, 1),
+               std::invalid_argument);
+  EXPECT_THROW(resolve_model("mlp", {{"symmetrise", 3}}), std::invalid_argument);
+}
+
+TEST(Symmetrise, SymmetrisedGpRoundTripsThroughModelFiles) {
+  test::TempDir dir;
+  Dataset d;
+  d.x = torch::rand({40, 2}, torch::kFloat64);
+  d.y = (d.x.select(1, 0) * d.x.select(1, 1)).unsqueeze(1);
+  d.input_names = {"a", "b"};
+  d.target_names = {"y"};
+  const auto m = fit("gp", {{"symmetrise", true}, {"restarts", 0}}, d);
+  save_model(m, dir.file("m"));
+  const auto loaded = load_model(dir.file("m"));
+  EXPECT_TRUE(torch::equal(m.predict(d.x).mean, loaded.predict(d.x).mean));
+  EXPECT_EQ(loaded.spec.options.at("symmetrise"), true);
+}
+
 TEST(Gp, ModelFileRoundTripsAndKeepsFloat64) {
   test::TempDir dir;
   const auto train = line_data(40, -3, 3, 0.05, 6, sine);

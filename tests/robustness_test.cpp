@@ -103,7 +103,9 @@ TEST(Robustness, FashionMnistRunRecordsAndReportsCurves) {
   write_report(dir.file("results"), dir.file("report"));
   EXPECT_NE(test::read_all(dir.file("report/index.html")).find("projected-gradient attack"),
             std::string::npos);
-  record["robustness"] = {{"noise", "x"}, {"fgm_l2", {{"eps", {1, "a"}}, {"accuracy", {0.5}}}}};
+  record["robustness"] = {{"noise", {{"std", {-1e308, 1e308}}, {"accuracy", {-1e308, 1e308}}}},
+                          {"fgm_l2", {{"eps", {1, "a"}}, {"accuracy", {0.5}}}},
+                          {"pgd_l2", "x"}};
   std::ofstream(path) << record.dump();
   EXPECT_NO_THROW(write_report(dir.file("results"), dir.file("report2")));
 }

@@ -40,6 +40,8 @@ void add_catalog_commands(CLI::App& app) {
       fmt::print("{}: {}\n", f.name, f.summary);
       print_options(f.options);
     }
+    fmt::print("options of every family:\n");
+    print_options(model_wrapper_options());
     fmt::print("aliases:\n");
     for (const auto& a : model_aliases())
       fmt::print("    {:<16} = {} {}\n", a.name, a.family, a.preset.dump());

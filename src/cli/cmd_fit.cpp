@@ -114,8 +114,8 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--out", args->out, "directory to write model.json and weights.safetensors")
       ->required();
   cmd->add_option("--model", args->model,
-                  "model family or alias: gsnn, mlp, mlp-relu, mlp-tanh, mlp-gelu, mlp-silu "
-                  "(default gsnn; see `gsnn models`)");
+                  "model family or alias: gsnn, mlp, mlp-relu, mlp-tanh, lengthscale-tanh, gmnm, "
+                  "kan, rbf, gp, ... (default gsnn; `gsnn models` lists all)");
   cmd->add_option("-o,--option", args->model_options,
                   "model option key=value, repeatable (e.g. -o depth=3 -o tau=0.2)");
   cmd->add_option("--config", args->config,

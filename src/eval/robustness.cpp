@@ -54,8 +54,7 @@ nlohmann::json robustness_curves(Network& network, const Dataset& test, const Ro
                                  uint64_t seed) {
   const bool training = network->is_training();
   network->eval();
-  const auto params = network->parameters();
-  const auto ref = params.empty() ? network->buffers().at(0) : params.front();  // device, dtype
+  const auto ref = reference_tensor(*network);  // device and dtype
   const int64_t n = std::min(o.points, test.size());
   const auto x = test.x.slice(0, 0, n).to(ref.device(), ref.scalar_type());
   const auto y = test.y.slice(0, 0, n).to(ref.device());

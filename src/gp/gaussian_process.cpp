@@ -114,6 +114,9 @@ void GaussianProcessImpl::fit_directly(const torch::Tensor& x_in, const torch::T
         n, kMaxGpPoints, 16e-9 * double(n) * double(n)));
   const auto x = x_in.flatten(1).to(torch::kFloat64).detach().clone();
   const auto y = y_in.to(torch::kFloat64).detach();
+  if (!torch::isfinite(x).all().item<bool>() || !torch::isfinite(y).all().item<bool>())
+    throw std::invalid_argument(
+        "gp: training inputs or targets are not finite after scaling (values too large?)");
   const auto bounds = bounds_of(log_length_scale.size(0));
   std::vector<double> lo_v, hi_v;
   for (const auto& b : bounds) lo_v.push_back(std::log(b.lo)), hi_v.push_back(std::log(b.hi));
@@ -152,6 +155,7 @@ void GaussianProcessImpl::fit_directly(const torch::Tensor& x_in, const torch::T
         const auto theta_r = to_theta();
         const double lml = log_marginal_likelihood(x, y, theta_r).value;
         if (std::isfinite(lml) && lml > best_lml) best_lml = lml, best = theta_r.clone();
+        if (!std::isfinite(lml)) last_error = "the likelihood is not finite";
       } catch (const std::runtime_error& e) {  // this start left the factorisable region
         last_error = e.what();
       }
@@ -219,8 +223,9 @@ void GaussianProcessImpl::check_weights() const {
   const int64_t n = train_x.size(0);
   if (train_x.dim() != 2 || train_x.size(1) != options.inputs())
     throw std::runtime_error("gp: train_x must be [n, inputs]");
-  if (n > kMaxGpPoints)
-    throw std::runtime_error(fmt::format("gp: {} training points, at most {}", n, kMaxGpPoints));
+  if (n < 1 || n > kMaxGpPoints)
+    throw std::runtime_error(
+        fmt::format("gp: {} training points stored, must be 1 to {}", n, kMaxGpPoints));
   if (alpha.dim() != 2 || alpha.size(0) != n || alpha.size(1) != options.outputs())
     throw std::runtime_error("gp: alpha must be [n, outputs] with n = training points");
   const auto th = theta();
@@ -230,8 +235,11 @@ void GaussianProcessImpl::check_weights() const {
     if (!(v >= std::log(bounds[i].lo) - 1e-9 && v <= std::log(bounds[i].hi) + 1e-9))
       throw std::runtime_error("gp: a hyperparameter is outside its bounds");
   }
-  if (!(jitter.item<double>() >= 0)) throw std::runtime_error("gp: jitter must be >= 0");
-  if (n > 0) cholesky();  // a stored kernel that cannot be factorised fails here, not later
+  // Fitting never adds more than 1e-4 x the mean diagonal (s2 + noise).
+  const double diagonal = (log_signal_variance.exp() + log_noise_variance.exp()).item<double>();
+  if (!(jitter.item<double>() >= 0 && jitter.item<double>() <= 1.01e-4 * diagonal))
+    throw std::runtime_error("gp: jitter must be in [0, 1e-4 x (s2 + noise)]");
+  cholesky();  // a stored kernel that cannot be factorised fails here, not later
 }
 
 }  // namespace gsnn

@@ -40,7 +40,7 @@ Prediction TrainedModel::predict(const torch::Tensor& raw_inputs,
                                  const torch::Tensor& raw_input_var) const {
   torch::InferenceMode guard;
   Network module = network;  // shares the weights; forward() does not modify them
-  const auto device = module->parameters().front().device();
+  const auto device = reference_tensor(*module).device();
   torch::Tensor var;
   if (raw_input_var.defined()) {
     if (!find_family(spec.family).propagates_variance)

@@ -50,6 +50,14 @@ void check_parameter_count(const std::string& family, double count) {
                                 std::to_string(static_cast<int64_t>(kMaxParameters)));
 }
 
+torch::Tensor reference_tensor(const torch::nn::Module& module) {
+  const auto params = module.parameters();
+  if (!params.empty()) return params.front();
+  const auto buffers = module.buffers();
+  if (buffers.empty()) throw std::logic_error("a model without parameters or buffers");
+  return buffers.front();
+}
+
 int64_t count_parameters(const torch::nn::Module& module) {
   int64_t total = 0;
   for (const auto& p : module.parameters())

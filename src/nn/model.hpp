@@ -76,6 +76,10 @@ class ModelImpl : public torch::nn::Module {
 };
 using ModelPtr = std::shared_ptr<ModelImpl>;
 
+// A tensor of the module that tells its device and floating type: its first
+// parameter, else its first buffer (a GP fitted directly has no parameter).
+torch::Tensor reference_tensor(const torch::nn::Module& module);
+
 // Number of trainable scalars (parameters with requires_grad).
 int64_t count_parameters(const torch::nn::Module& module);
 

@@ -9,6 +9,7 @@
 
 #include "core/registry.hpp"
 #include "nn/families.hpp"
+#include "nn/symmetrised.hpp"
 
 namespace gsnn {
 namespace {
@@ -138,11 +139,34 @@ ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& 
   }
   if (options.is_object()) merged.update(options);
   const auto& f = find_family(family);
-  return {f.name, resolve_options("model " + name_or_alias, f.options, merged)};
+  // Wrapper options are kept only when given, so that model specs (and the
+  // results keyed by them) written before they existed stay the same.
+  nlohmann::json wrappers = nlohmann::json::object();
+  for (const auto& w : model_wrapper_options())
+    if (merged.contains(w.name)) {
+      wrappers.update(
+          resolve_options("model " + name_or_alias, {w}, nlohmann::json{{w.name, merged[w.name]}}));
+      merged.erase(w.name);
+    }
+  auto resolved = resolve_options("model " + name_or_alias, f.options, merged);
+  resolved.update(wrappers);
+  return {f.name, resolved};
+}
+
+const std::vector<OptionSpec>& model_wrapper_options() {
+  static const std::vector<OptionSpec> options = {
+      {"symmetrise", false,
+       "average over swapping the first two inputs: (f(x1,x2,..) + f(x2,x1,..)) / 2"}};
+  return options;
 }
 
 ModelPtr build_model(const ModelSpec& spec, const ModelShape& shape) {
-  return find_family(spec.family).build(spec.options, shape);
+  auto model = find_family(spec.family).build(spec.options, shape);
+  if (!spec.options.value("symmetrise", false)) return model;
+  if (shape.inputs() < 2)
+    throw std::invalid_argument("model " + spec.family +
+                                ": symmetrise needs at least two inputs to swap");
+  return std::make_shared<SymmetrisedImpl>(std::move(model));
 }
 
 ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs) {

@@ -62,6 +62,9 @@ const ModelFamily& find_family(const std::string& name);  // throws std::invalid
 // Fills in defaults and rejects unknown keys, wrong types and out-of-range
 // values with a message naming the option (std::invalid_argument).
 ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options);
+// Options every family accepts, kept in a spec only when given:
+// `symmetrise` (nn/symmetrised.hpp).
+const std::vector<OptionSpec>& model_wrapper_options();
 ModelPtr build_model(const ModelSpec& spec, const ModelShape& shape);
 ModelPtr build_model(const ModelSpec& spec, int64_t inputs, int64_t outputs);  // flat inputs
 

@@ -404,9 +404,12 @@ class TaskReport {
           if (!all.is_object() || !all.contains(name) || !all[name].is_object()) continue;
           const auto xs = all[name].value(axis, nlohmann::json()),
                      ys = all[name].value("accuracy", nlohmann::json());
-          if (!xs.is_array() || !ys.is_array() || xs.size() != ys.size()) continue;
+          if (!xs.is_array() || !ys.is_array() || xs.size() != ys.size() || xs.size() > 1000)
+            continue;
+          // Only what a run can write: levels in [0, 1e6], accuracies in [0, 1].
           for (size_t i = 0; i < xs.size(); ++i)
-            if (xs[i].is_number() && ys[i].is_number() && std::isfinite(xs[i].get<double>()))
+            if (xs[i].is_number() && ys[i].is_number() && xs[i] >= 0 && xs[i] <= 1e6 &&
+                ys[i] >= 0 && ys[i] <= 1)
               at[xs[i].get<double>()].push_back(ys[i].get<double>());
         }
         Series s{label, {}, {}, {}, {}, "linespoints"};

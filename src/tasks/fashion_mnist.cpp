@@ -36,7 +36,7 @@ std::vector<OptionSpec> fashion_options() {
 
 // The uint8 images [n, 28, 28] and labels [n] of one part ("train" or
 // "t10k"), checked against each other.
-std::pair<torch::Tensor, torch::Tensor> read_part(const std::string& part) {
+std::pair<torch::Tensor, torch::Tensor> read_part(const std::string& part, int64_t count) {
   const auto images_path = fmt::format("{}/{}-images-idx3-ubyte.gz", kDirectory, part);
   const auto labels_path = fmt::format("{}/{}-labels-idx1-ubyte.gz", kDirectory, part);
   for (const auto& p : {images_path, labels_path})
@@ -86,13 +86,13 @@ Task fashion_mnist_task(const nlohmann::json& given) {
     t.robustness =
         RobustnessOptions{{0, 0.1, 0.2, 0.4, 0.8, 1.6}, {0, 0.25, 0.5, 1, 1.5, 2, 3}, 10, points};
   t.generate = [train, validation, test](uint64_t seed) {
-    const auto all = read_part("train");
+    const auto all = read_part("train", kTrainImages);
     const auto order = shuffled_indices(kTrainImages, seed);
     TaskData d;
     d.train = select(all, order.slice(0, 0, train));
     d.validation = select(all, order.slice(0, train, train + validation));
     const auto test_order = shuffled_indices(kTestImages, seed + 1).slice(0, 0, test);
-    d.evaluation = {{"test", select(read_part("t10k"), test_order)}};
+    d.evaluation = {{"test", select(read_part("t10k", kTestImages), test_order)}};
     return d;
   };
   return t;

@@ -15,7 +15,7 @@ Batch to_batch(const Dataset& d, const torch::Device& device) {
   return {d.x.to(device), d.y.to(device)};
 }
 
-torch::Device device_of(const TrainedModel& m) { return m.network->parameters().front().device(); }
+torch::Device device_of(const TrainedModel& m) { return reference_tensor(*m.network).device(); }
 
 // The second phase of `lbfgs_steps`: L-BFGS from where the first optimiser
 // stopped (full batch, lr 1 with a strong-Wolfe line search), its curve
@@ -89,6 +89,10 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
   const bool float64 = request.dtype == "float64" || find_family(m.spec.family).needs_float64;
   m.network->to(torch::Device(request.device), float64 ? torch::kFloat64 : torch::kFloat32);
+  if (m.network->body().fits_directly() && kind.name != "regression")
+    throw std::invalid_argument("model " + m.spec.family +
+                                " is fitted directly to regression targets; a " + kind.name +
+                                " task needs a model trained by gradient steps");
   const auto x = to_batch(train, device_of(m));
   torch::NoGradGuard guard;
   m.network->body().initialise(m.network->scale_inputs(x.x), m.network->scale_targets(x.y));

@@ -1,0 +1,34 @@
+// Commutative symmetrisation (seed 004 appendix A.2.4): any model f made
+// invariant to swapping its first two inputs,
+//   f_sym(x) = (f(x1, x2, x3, ...) + f(x2, x1, x3, ...)) / 2.
+// Every family accepts the model option `symmetrise = true` (nn/registry.cpp
+// wraps what the family builds). The output variance is the mean of the two
+// variances: an upper bound of the variance of the average, whatever the
+// correlation of the two evaluations. Parameter groups, data-dependent
+// initialisation and direct fitting are the wrapped model's.
+#pragma once
+
+#include "nn/model.hpp"
+
+namespace gsnn {
+
+class SymmetrisedImpl : public ModelImpl {
+ public:
+  explicit SymmetrisedImpl(ModelPtr base);  // base takes >= 2 (flattened) inputs
+  Moments forward(const Moments& input) override;
+  std::vector<ParameterGroup> parameter_groups() override { return base_->parameter_groups(); }
+  void initialise(const torch::Tensor& x, const torch::Tensor& y) override {
+    base_->initialise(x, y);
+  }
+  bool fits_directly() const override { return base_->fits_directly(); }
+  void fit_directly(const torch::Tensor& x, const torch::Tensor& y, uint64_t seed) override {
+    base_->fit_directly(x, y, seed);
+  }
+  std::vector<std::string> data_sized_buffers() const override;
+  void check_weights() const override { base_->check_weights(); }
+
+ private:
+  ModelPtr base_;
+};
+
+}  // namespace gsnn
