@@ -4,7 +4,9 @@ usage: gp_fit.py BENCH_GP_FIT_BINARY [N...]
 Data: y = sin(3 x1) + cos(2 x2) + 0.1 e on uniform [-1, 1]^2 (numpy seed 0),
 n = 500, 2000, 5000 training points, 1000 test points. Both sides use their
 default threads (numpy's BLAS and LibTorch's intra-op pool)."""
+import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -74,9 +76,11 @@ def main():
     print("default threads on both sides. `fixed`: RBF l = 0.5 (per input), s2 = 1, noise 1e-2")
     print("(sklearn: alpha = 1e-2, optimizer=None); median of 3 runs. `ML-II`: s2 x RBF(ARD) +")
     print("white noise maximised from (1, [1,1], 1e-2) with 2 random restarts (none at n = 5000),")
-    print("one run; gsnn's L-BFGS (strong Wolfe, autograd gradient) against sklearn's L-BFGS-B.")
+    print("one run; gsnn's L-BFGS (strong Wolfe, analytic gradient) against sklearn's L-BFGS-B.")
     print("LML difference: relative, (gsnn - sklearn)/|sklearn| for ML-II (> 0: gsnn found a higher")
     print("likelihood). Sources: bench/gp_fit.cpp, bench/gp_fit.py.\n")
+    print(f"Command: `bench/run.sh` or `/usr/bin/python3 bench/gp_fit.py build/bench/bench_gp_fit`"
+          f" ({datetime.date.today()}, {os.cpu_count()} cores)\n")
     print("| n | hyperparameters | gsnn (s) | sklearn (s) | ratio | gsnn LML | sklearn LML | LML diff |"
           " mean rel. diff | var rel. diff |")
     print("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -12,14 +12,15 @@ namespace gsnn {
 namespace {
 
 // Cholesky factor of the symmetric k, adding jitter 0, 1e-12, ..., 1e-4 times
-// the mean diagonal until it succeeds. Differentiable in k.
-std::pair<torch::Tensor, double> robust_cholesky(const torch::Tensor& k) {
+// the mean diagonal to k's diagonal (in place) until it succeeds.
+std::pair<torch::Tensor, double> robust_cholesky(torch::Tensor& k) {
   const double scale = k.diagonal().mean().item<double>();
-  const auto eye = torch::eye(k.size(0), k.options());
+  double added = 0;
   for (double relative = 0; relative <= 1e-4; relative = relative == 0 ? 1e-12 : relative * 10) {
-    const double jitter = relative * scale;
-    auto [factor, info] = torch::linalg_cholesky_ex(relative == 0 ? k : k + jitter * eye);
-    if (info.item<int64_t>() == 0) return {factor, jitter};
+    k.diagonal().add_(relative * scale - added);
+    added = relative * scale;
+    auto [factor, info] = torch::linalg_cholesky_ex(k);
+    if (info.item<int64_t>() == 0) return {factor, added};
   }
   throw std::runtime_error(
       "gp: the kernel matrix is not positive definite even with jitter 1e-4 x its mean diagonal "
@@ -61,8 +62,11 @@ torch::Tensor GaussianProcessImpl::kernel(const torch::Tensor& a, const torch::T
   const int64_t scales = log_length_scale.size(0);
   const auto inv_scale = (-theta.slice(0, 0, scales)).exp();
   const auto as = a * inv_scale, bs = b * inv_scale;
-  // s2 exp(-|as - bs|^2 / 2), in place on the [na, nb] result.
-  return (as.square().sum(1, true) + bs.square().sum(1).unsqueeze(0) - 2 * as.mm(bs.t()))
+  // s2 exp(-|as - bs|^2 / 2), in place on the one [na, nb] tensor.
+  return as.mm(bs.t())
+      .mul_(-2)
+      .add_(as.square().sum(1, true))
+      .add_(bs.square().sum(1).unsqueeze(0))
       .clamp_min_(0)
       .mul_(-0.5)
       .exp_()
@@ -77,7 +81,10 @@ GaussianProcessImpl::Likelihood GaussianProcessImpl::log_marginal_likelihood(
   const double noise = theta[scales + 1].exp().item<double>();
   Likelihood out;
   torch::Tensor factor;
-  std::tie(factor, out.jitter) = robust_cholesky(kr + noise * torch::eye(n, x.options()));
+  auto kxx = gradient ? kr.clone() : kr;  // K_rbf is needed again for the gradient
+  kxx.diagonal().add_(noise);
+  std::tie(factor, out.jitter) = robust_cholesky(kxx);
+  kxx = torch::Tensor();
   const auto a = torch::cholesky_solve(y, factor);
   out.value = (-0.5 * (y * a).sum() - double(k) * factor.diagonal().log().sum()).item<double>() -
               0.5 * double(n * k) * std::log(2 * M_PI);
@@ -184,8 +191,8 @@ const torch::Tensor& GaussianProcessImpl::cholesky() const {
   if (!cholesky_.defined() || cholesky_.size(0) != n || cholesky_.device() != train_x.device()) {
     torch::NoGradGuard guard;
     const auto th = theta();
-    const auto kxx = kernel(train_x, train_x, th) +
-                     (log_noise_variance.exp() + jitter) * torch::eye(n, train_x.options());
+    auto kxx = kernel(train_x, train_x, th);
+    kxx.diagonal().add_(log_noise_variance.exp() + jitter);
     auto [factor, info] = torch::linalg_cholesky_ex(kxx);
     if (info.item<int64_t>() != 0)
       throw std::runtime_error("gp: the stored kernel matrix is not positive definite");
