@@ -135,6 +135,22 @@ printf 'x1,x2\n0.5,-1\n3,3\n' > f2d_points.csv
   --out f2d_pred.csv -q || fail "predict with a gmnm model"
 [ "$(wc -l < f2d_pred.csv)" -eq 3 ] || fail "gmnm predictions: $(cat f2d_pred.csv)"
 
+# seed 004's models from the command line: an exact GP (ML-II) and a symmetrised
+# length-scale network, saved and used for prediction; a GP is refused for classes
+"$gsnn" fit --data train.csv --inputs x1,x2 --target y --model gp -o restarts=0 --out m_gp -q > /dev/null
+"$gsnn" predict --model m_gp --data train.csv --out gp_pred.csv -q
+[ "$(wc -l < gp_pred.csv)" -eq 121 ] || fail "gp predictions"
+"$gsnn" fit --data train.csv --inputs x1,x2 --target y --model lengthscale-tanh -o inv_sigma=2 \
+  -o symmetrise=true --steps 50 --out m_ls -q > /dev/null || fail "lengthscale-tanh fit"
+printf 'x1,x2\n0.3,-0.7\n-0.7,0.3\n' > swapped.csv
+"$gsnn" predict --model m_ls --data swapped.csv --out sym_pred.csv -q
+/usr/bin/python3 -c "
+import csv; r=list(csv.DictReader(open('sym_pred.csv')))
+assert abs(float(r[0]['mean']) - float(r[1]['mean'])) < 1e-6, r" || fail "symmetrise: f(a,b) != f(b,a)"
+printf 'x1,x2,c\n0,0,0\n1,1,1\n0,1,1\n1,0,0\n0.5,0.5,1\n' > cls_gp.csv
+expect_error "fitted directly" "$gsnn" fit --data cls_gp.csv --inputs x1,x2 --target c \
+  --kind classification --model gp --validation 0 --out bad -q
+
 # a user's PDE from an experiment file: run, report (solution and error maps), predict u
 cat > pde.toml <<'TOML'
 name = "pde"

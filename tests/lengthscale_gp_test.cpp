@@ -225,7 +225,7 @@ TEST(Symmetrise, AnyModelBecomesInvariantToSwappingTheFirstTwoInputs) {
 TEST(Symmetrise, SymmetrisedGpRoundTripsThroughModelFiles) {
   test::TempDir dir;
   Dataset d;
-  d.x = torch::rand({40, 2}, torch::kFloat64);
+  d.x = torch::rand({40, 2}, torch::kFloat64) * torch::tensor({1.0, 3.0}, torch::kFloat64);
   d.y = (d.x.select(1, 0) * d.x.select(1, 1)).unsqueeze(1);
   d.input_names = {"a", "b"};
   d.target_names = {"y"};
@@ -234,6 +234,9 @@ TEST(Symmetrise, SymmetrisedGpRoundTripsThroughModelFiles) {
   const auto loaded = load_model(dir.file("m"));
   EXPECT_TRUE(torch::equal(m.predict(d.x).mean, loaded.predict(d.x).mean));
   EXPECT_EQ(loaded.spec.options.at("symmetrise"), true);
+  // Symmetric in the raw inputs, though the two columns have different ranges.
+  const auto swapped = d.x.index_select(1, torch::tensor({1, 0}));
+  EXPECT_TRUE(torch::allclose(m.predict(d.x).mean, m.predict(swapped).mean, 1e-10, 1e-10));
 }
 
 TEST(Gp, ModelFileRoundTripsAndKeepsFloat64) {

@@ -6,6 +6,9 @@
 // variances: an upper bound of the variance of the average, whatever the
 // correlation of the two evaluations. Parameter groups, data-dependent
 // initialisation and direct fitting are the wrapped model's.
+// The model sees standardised inputs: prepare_model (train/fit.cpp) gives
+// the first two inputs one common mean and scale, so the symmetry holds for
+// the raw inputs too.
 #pragma once
 
 #include "nn/model.hpp"

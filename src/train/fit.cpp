@@ -86,6 +86,14 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   };
   if (request.training.scaling != "standard") identity(s.x_mean, s.x_scale);
   if (request.training.scaling == "none") identity(s.y_mean, s.y_scale);
+  if (m.spec.options.value("symmetrise", false)) {
+    // A model symmetric in its first two standardised inputs is symmetric in
+    // the raw ones only if both are scaled alike: give them their mean scaling.
+    for (auto* t : {&s.x_mean, &s.x_scale}) {
+      auto flat = t->flatten();
+      if (flat.numel() >= 2) flat.slice(0, 0, 2).fill_(flat.slice(0, 0, 2).mean().item<double>());
+    }
+  }
   m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
   const bool float64 = request.dtype == "float64" || find_family(m.spec.family).needs_float64;
   m.network->to(torch::Device(request.device), float64 ? torch::kFloat64 : torch::kFloat32);
