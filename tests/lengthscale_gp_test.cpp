@@ -9,6 +9,7 @@
 #include "gp/gaussian_process.hpp"
 #include "io/model_file.hpp"
 #include "nn/lengthscale.hpp"
+#include "report/report.hpp"
 #include "tasks/task.hpp"
 #include "test_util.hpp"
 #include "train/fit.hpp"
@@ -339,6 +340,10 @@ TEST(Seed004Experiments, DiscTableAndAnnulusSmoke) {
     EXPECT_LT(mse("addition-disc", label, "test"), 0.5) << label;
     EXPECT_LT(mse("addition-annulus", label, "inside_hull"), 0.5) << label;
   }
+  // Figure 2's error against the input norm, over every evaluation region.
+  write_report(dir.file("results"), dir.file("report"));
+  EXPECT_NE(test::read_all(dir.file("report/index.html")).find("log10 |error| against |x|"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -517,12 +517,24 @@ class TaskReport {
       y.push_back(test.rows[i][2]);
     }
     Figures figs;
+    // Error against the input norm, every model in one figure (seed 004's
+    // figure 2, middle): in-domain, inside-hull and outside-hull errors apart.
+    PlotSpec by_norm;
+    by_norm.path = (out_ / png("error_norm")).string();
+    by_norm.title = fmt::format("{}: log10 |error| against |x| (first seed)", key_);
+    by_norm.xlabel = "|x|";
+    by_norm.ylabel = "log10 |error|";
     for (const auto& label : order_) {
       const auto* run = by_model_.at(label).front();
       const auto pred = load_model((run->dir / "model").string()).predict(x);
       std::vector<double> err;
       for (size_t i = 0; i < y.size(); ++i)
         err.push_back(std::log10(std::abs(pred.mean[i][0].item<double>() - y[i]) + 1e-12));
+      if (!pde()) {
+        Series s{label, {}, err, {}, {}, "points pt 7 ps 0.3"};
+        for (size_t i = 0; i < y.size(); ++i) s.x.push_back(std::hypot(x1[i], x2[i]));
+        by_norm.series.push_back(std::move(s));
+      }
       const auto title = fmt::format("{}: log10 |error| of {} (seed {})", key_, label,
                                      run->record.at("seed").dump());
       plot_colour_map((out_ / model_png("error", label)).string(), title, x1, x2, err,
@@ -535,6 +547,10 @@ class TaskReport {
           fmt::format("{}: solution u of {} (seed {})", key_, label, run->record.at("seed").dump());
       plot_colour_map((out_ / model_png("solution", label)).string(), solution, x1, x2, u, "u");
       figs.emplace_back(solution, model_png("solution", label));
+    }
+    if (!by_norm.series.empty()) {
+      plot_lines(by_norm);
+      figs.emplace_back(by_norm.title, png("error_norm"));
     }
     return figs;
   }
