@@ -84,13 +84,16 @@ TEST(Robustness, FashionMnistRunRecordsAndReportsCurves) {
   const nlohmann::json task = {
       {"name", "fashion-mnist"},
       {"options", {{"train", 300}, {"validation", 50}, {"test", 200}, {"robustness_points", 100}}}};
-  const auto e = test::run_quietly(
-      {{"name", "fashion"},
-       {"tasks", {task}},
-       {"training", {{"steps", 30}, {"eval_every", 10}}},
-       {"model", {{{"family", "lengthscale-tanh"}, {"options", {{"width", 32}}}}}}},
-      dir.file("results"));
-  const auto path = run_directory(e, e.tasks.front().name, "lengthscale-tanh", 0) + "/result.json";
+  const auto e = test::run_quietly({{"name", "fashion"},
+                                    {"tasks", {task}},
+                                    {"training", {{"steps", 30}, {"eval_every", 10}}},
+                                    {"model",
+                                     {{{"family", "lengthscale-tanh"},
+                                       {"options", {{"width", 32}}},
+                                       {"sweep", {{"inv_sigma", {1, 2}}}}}}}},
+                                   dir.file("results"));
+  const auto path =
+      run_directory(e, e.tasks.front().name, "lengthscale-tanh[inv_sigma=1]", 0) + "/result.json";
   auto record = nlohmann::json::parse(test::read_all(path));
   const auto& r = record["robustness"];
   EXPECT_EQ(r["points"], 100);
@@ -101,8 +104,10 @@ TEST(Robustness, FashionMnistRunRecordsAndReportsCurves) {
   EXPECT_EQ(r["fgm_l2"]["accuracy"][0].get<double>(), clean);
   EXPECT_EQ(r["pgd_l2"]["accuracy"][0].get<double>(), clean);
   write_report(dir.file("results"), dir.file("report"));
-  EXPECT_NE(test::read_all(dir.file("report/index.html")).find("projected-gradient attack"),
-            std::string::npos);
+  const auto html = test::read_all(dir.file("report/index.html"));
+  EXPECT_NE(html.find("projected-gradient attack"), std::string::npos);
+  // A classifier sweep is drawn by accuracy (it once failed on the missing MSE).
+  EXPECT_NE(html.find("test accuracy against inv_sigma"), std::string::npos);
   record["robustness"] = {{"noise", {{"std", {-1e308, 1e308}}, {"accuracy", {-1e308, 1e308}}}},
                           {"fgm_l2", {{"eps", {1, "a"}}, {"accuracy", {0.5}}}},
                           {"pgd_l2", "x"}};

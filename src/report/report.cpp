@@ -562,6 +562,10 @@ class TaskReport {
       if (!by_model_.at(label).front()->record.value("sweep", nlohmann::json::object()).empty())
         groups[base_label(label)].push_back(label);
     Figures figs;
+    // Classifiers are compared by accuracy, everything else by MSE.
+    const bool error = regression() || pde();
+    const std::string metric = error ? "mse" : "accuracy",
+                      title = error ? "test MSE" : "test accuracy";
     for (const auto& [base, labels] : groups) {
       const auto first = by_model_.at(labels.front()).front()->record.at("sweep");
       const std::string xkey = first.begin().key();
@@ -581,22 +585,25 @@ class TaskReport {
         if (rest.empty()) rest = base;
         if (!lines.count(rest))
           line_order.push_back(rest), lines[rest] = Series{rest, {}, {}, {}, {}, "linespoints"};
-        const auto s = stat(values(label, {"metrics", "test", "mse"}));
+        const auto s = stat(values(label, {"metrics", "test", metric}));
+        if (!std::isfinite(s.mean)) continue;  // not measured for this run
         auto& series = lines[rest];
         series.x.push_back(std::find(xs.begin(), xs.end(), xv) - xs.begin());
         series.y.push_back(s.mean);
-        series.lower.push_back(std::max(s.mean - s.std, s.mean * 1e-3));
+        series.lower.push_back(error ? std::max(s.mean - s.std, s.mean * 1e-3) : s.mean - s.std);
         series.upper.push_back(s.mean + s.std);
       }
       PlotSpec spec;
       spec.path = (out_ / model_png("sweep", labels.front())).string();
-      spec.title = fmt::format("{}: {} sweep, test MSE against {} (mean ± std over seeds)", key_,
-                               base, xkey);
+      spec.title = fmt::format("{}: {} sweep, {} against {} (mean ± std over seeds)", key_, base,
+                               title, xkey);
       spec.xlabel = xkey;
-      spec.ylabel = "test MSE";
-      spec.log_y = true;
+      spec.ylabel = title;
+      spec.log_y = error;
       spec.xtics = xs;
-      for (const auto& name : line_order) spec.series.push_back(lines[name]);
+      for (const auto& name : line_order)
+        if (!lines[name].x.empty()) spec.series.push_back(lines[name]);
+      if (spec.series.empty()) continue;
       plot_lines(spec);
       figs.emplace_back(spec.title, model_png("sweep", labels.front()));
     }
