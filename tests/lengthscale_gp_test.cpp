@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "gp/gaussian_process.hpp"
 #include "io/model_file.hpp"
@@ -221,6 +223,30 @@ TEST(Symmetrise, AnyModelBecomesInvariantToSwappingTheFirstTwoInputs) {
   EXPECT_THROW(build_model(resolve_model("mlp", {{"symmetrise", true}}), 1, 1),
                std::invalid_argument);
   EXPECT_THROW(resolve_model("mlp", {{"symmetrise", 3}}), std::invalid_argument);
+}
+
+TEST(Symmetrise, SweepsAndRefusalsInExperiments) {
+  const auto e = parse_experiment(
+      {{"name", "s"},
+       {"tasks", {"smooth2d"}},
+       {"model", {{{"family", "mlp-tanh"}, {"sweep", {{"symmetrise", {false, true}}}}}}}},
+      "test", nullptr);
+  ASSERT_EQ(e.models.size(), 2u);
+  EXPECT_EQ(e.models[1].spec.options.at("symmetrise"), true);
+  // One input to swap: refused before any run of the task, naming task and model.
+  test::TempDir dir;
+  const auto message = test::error_message([&] {
+    test::run_quietly(
+        {{"name", "s1"},
+         {"tasks", {"noisy-sine"}},
+         {"training", {{"steps", 5}}},
+         {"model",
+          {{{"family", "mlp"}},
+           {{"family", "mlp"}, {"label", "sym"}, {"options", {{"symmetrise", true}}}}}}},
+        dir.file("results"));
+  });
+  EXPECT_NE(message.find("task noisy-sine: model sym"), std::string::npos) << message;
+  EXPECT_FALSE(std::filesystem::exists(dir.file("results/noisy-sine/mlp")));
 }
 
 TEST(Symmetrise, SymmetrisedGpRoundTripsThroughModelFiles) {

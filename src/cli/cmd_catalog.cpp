@@ -24,7 +24,7 @@ void print_options(const std::vector<OptionSpec>& specs) {
 void add_catalog_commands(CLI::App& app) {
   app.add_subcommand("tasks", "list the built-in tasks, task kinds and objectives")->callback([] {
     for (const auto& t : all_tasks()) {
-      fmt::print("{:<20} {:<11} {}\n", t.name, t.kind, t.summary);
+      fmt::print("{:<20} {:<15} {}\n", t.name, t.kind, t.summary);
       print_options(t.options);  // set with `gsnn run TASK -o key=value`
     }
     fmt::print("task kinds (default objective):\n");

@@ -303,6 +303,11 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
     const auto& kind = find_task_kind(task.kind);
     const ModelShape shape{data.train.x.sizes().slice(1).vec(),
                            static_cast<int64_t>(kind.output_names(data.train).size())};
+    for (const auto& model : e.models)  // before any of this task's runs
+      if (model.spec.options.value("symmetrise", false) && shape.inputs() < 2)
+        throw std::invalid_argument(fmt::format(
+            "task {}: model {} has symmetrise = true, but the task has {} input (2 needed)",
+            task.name, model.label, shape.inputs()));
     for (const auto& model : e.models) {
       ModelSpec spec = model.spec;
       int64_t sized_count = 0;

@@ -305,8 +305,10 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     const auto base = at.at(prefix + ".options", [&] { return resolve_model(name, options); });
     std::vector<std::string> known;
     for (const auto& [key, value] : base.options.items()) known.push_back(key);
+    for (const auto& w : model_wrapper_options())  // options every family has (symmetrise)
+      if (!base.options.contains(w.name)) known.push_back(w.name);
     for (const auto& [key, values] : sweep.items())
-      if (!base.options.contains(key))
+      if (std::find(known.begin(), known.end(), key) == known.end())
         at.fail(prefix + ".sweep." + key, fmt::format("model {}: unknown option '{}' (known: {})",
                                                       name, key, fmt::join(known, ", ")));
     for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
