@@ -1,5 +1,6 @@
 // gsnn tasks / gsnn models: what is built in, with one line each.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/common.hpp"
 #include "nn/registry.hpp"

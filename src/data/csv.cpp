@@ -6,6 +6,7 @@
 #include <istream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>

@@ -127,7 +127,8 @@ void GaussianProcessImpl::fit_directly(const torch::Tensor& x_in, const torch::T
   const auto bounds = bounds_of(log_length_scale.size(0));
   std::vector<double> lo_v, hi_v;
   for (const auto& b : bounds) lo_v.push_back(std::log(b.lo)), hi_v.push_back(std::log(b.hi));
-  const auto lo = torch::tensor(lo_v, torch::kFloat64), hi = torch::tensor(hi_v, torch::kFloat64);
+  // On the data's device (a GP on a GPU keeps everything there).
+  const auto lo = torch::tensor(lo_v, x.options()), hi = torch::tensor(hi_v, x.options());
 
   auto best = torch::min(torch::max(theta().detach(), lo), hi);
   if (options.optimize()) {

@@ -5,6 +5,7 @@
 #include "moments/moments.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <c10/core/InferenceMode.h>
 
