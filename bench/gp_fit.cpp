@@ -22,15 +22,8 @@
 namespace {
 
 std::pair<torch::Tensor, torch::Tensor> load(const std::string& path) {
-  const auto t = gsnn::read_csv(path);
-  const auto n = static_cast<int64_t>(t.rows.size());
-  auto x = torch::empty({n, 2}, torch::kFloat64), y = torch::empty({n, 1}, torch::kFloat64);
-  for (int64_t i = 0; i < n; ++i) {
-    x[i][0] = t.rows[size_t(i)][0];
-    x[i][1] = t.rows[size_t(i)][1];
-    y[i][0] = t.rows[size_t(i)][2];
-  }
-  return {x, y};
+  const auto d = gsnn::select_columns(gsnn::read_csv(path), path, {"x1", "x2"}, {"y"});
+  return {d.x, d.y};
 }
 
 struct Timed {

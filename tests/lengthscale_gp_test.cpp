@@ -12,6 +12,7 @@
 #include "io/model_file.hpp"
 #include "nn/lengthscale.hpp"
 #include "report/report.hpp"
+#include "tasks/builtin.hpp"
 #include "tasks/task.hpp"
 #include "test_util.hpp"
 #include "train/fit.hpp"
@@ -40,17 +41,9 @@ TEST(Lengthscale, EffectiveWeightStdIsSigmaOverSqrtFanIn) {
 Dataset line_data(int64_t n, double lo, double hi, double noise_std, uint64_t seed,
                   double (*f)(double)) {
   Random rng(seed);
-  Dataset d;
-  d.x = torch::empty({n, 1}, torch::kFloat64);
-  d.y = torch::empty({n, 1}, torch::kFloat64);
-  for (int64_t i = 0; i < n; ++i) {
-    const double x = rng.uniform(lo, hi);
-    d.x[i][0] = x;
-    d.y[i][0] = f(x) + noise_std * rng.normal(0, 1);
-  }
-  d.input_names = {"x"};
-  d.target_names = {"y"};
-  return d;
+  return sample_dataset(
+      n, 1, [&](int64_t, double* x) { x[0] = rng.uniform(lo, hi); },
+      [&](const double* x) { return f(x[0]) + noise_std * rng.normal(0, 1); }, {"x"});
 }
 
 double sine(double x) { return std::sin(x); }
