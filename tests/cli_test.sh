@@ -151,6 +151,25 @@ printf 'x1,x2,c\n0,0,0\n1,1,1\n0,1,1\n1,0,0\n0.5,0.5,1\n' > cls_gp.csv
 expect_error "fitted directly" "$gsnn" fit --data cls_gp.csv --inputs x1,x2 --target c \
   --kind classification --model gp --validation 0 --out bad -q
 
+# seed 001's hybrid on a user's CSV: gated paths; two experts trained by the mixture
+# NLL with gate penalties; predict writes the gate on request; bad penalties are named
+"$gsnn" fit --data train.csv --inputs x1,x2 --target y --model hybrid -o combine=gate --steps 50 \
+  --out m_hybrid -q > /dev/null || fail "hybrid combine=gate fit"
+moe_config="$here/../examples/fit/hybrid-experts.toml"
+"$gsnn" fit --data train.csv --inputs x1,x2 --target y --config "$moe_config" -o width=8 \
+  --steps 50 --out m_moe -q > /dev/null || fail "hybrid experts with moe (the example config)"
+"$gsnn" predict --model m_moe --data train.csv --out moe_pred.csv --gate -q
+/usr/bin/python3 -c "
+import csv; r=list(csv.DictReader(open('moe_pred.csv')))
+assert len(r) == 120 and all(0 <= float(x['gate']) <= 1 for x in r), r[:2]" || fail "predict --gate"
+expect_error "has no gate" "$gsnn" predict --model m_gsnn --data train.csv --out bad.csv --gate
+printf '[training]\npenalty = {gate_entropy = 0.1}\n' > penalty.toml
+expect_error "this model's penalties are: smoothness" "$gsnn" fit --data train.csv --inputs x1,x2 \
+  --target y --model hybrid --config penalty.toml --out bad -q
+printf '[training]\nloss = "huber"\nloss_options = {delat = 1}\n' > huber.toml
+expect_error "unknown option 'delat'" "$gsnn" fit --data train.csv --inputs x1 --target y \
+  --config huber.toml --out bad -q
+
 # a user's PDE from an experiment file: run, report (solution and error maps), predict u
 cat > pde.toml <<'TOML'
 name = "pde"

@@ -63,9 +63,10 @@ class BrierObjective : public Objective {
 // A toy task kind: three-class problems measured by their worst class's recall.
 void register_toy_kind() {
   register_metric({"worst_recall", "worst recall", Better::Higher, NAN, Shown::EverySet});
-  register_objective({"brier", "multi-class Brier score", {"three-class"}, [] {
-                        return std::make_shared<const BrierObjective>();
-                      }});
+  register_objective(
+      {"brier", "multi-class Brier score", {"three-class"}, [](const ObjectiveOptions&) {
+         return std::make_shared<const BrierObjective>();
+       }});
   TaskKind kind;
   kind.name = "three-class";
   kind.summary = "three classes; worst-class recall";

@@ -24,7 +24,7 @@ inline Network network(const std::string& model, uint64_t seed, int64_t width = 
 inline TrainResult train(Network& net, const torch::Tensor& x, const torch::Tensor& y,
                          const torch::Tensor& xv, const torch::Tensor& yv, const TrainOptions& o,
                          const std::string& label = "train", const TrainHooks& hooks = {}) {
-  const auto objective = make_objective(o.loss, "regression");
+  const auto objective = make_objective(o.loss, "regression", o.loss_options);
   return train_network(net, *objective, {x, y}, {xv, yv}, o, label, hooks);
 }
 

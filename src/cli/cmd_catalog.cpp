@@ -32,9 +32,11 @@ void add_catalog_commands(CLI::App& app) {
     for (const auto& k : task_kinds())
       fmt::print("    {:<16} {:<14} {}\n", k.name, k.default_objective, k.summary);
     fmt::print("objectives (training option `loss`):\n");
-    for (const auto& o : objectives())
+    for (const auto& o : objectives()) {
       fmt::print("    {:<16} {:<14} {}\n", o.name, fmt::format("{}", fmt::join(o.kinds, ",")),
                  o.summary);
+      if (!o.options.empty()) print_options(o.options);  // training option loss_options
+    }
   });
   app.add_subcommand("models", "list model families, their options and defaults")->callback([] {
     for (const auto& f : model_families()) {

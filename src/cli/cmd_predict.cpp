@@ -18,6 +18,7 @@ namespace {
 struct PredictArgs {
   std::string model, data, out;
   std::vector<std::string> input_std;  // NAME=VALUE
+  bool gate = false;
   RuntimeFlags runtime;
 };
 
@@ -93,6 +94,13 @@ void run_predict(const PredictArgs& a) {
       columns.push_back(column(probabilities, k));
     }
   }
+  if (a.gate) {
+    if (!out.extras.count("gate"))
+      throw std::invalid_argument("--gate: model family '" + model.spec.family +
+                                  "' has no gate (hybrid models have one)");
+    header.push_back("gate");
+    columns.push_back(column(out.extras.at("gate").to(torch::kFloat64), 0));
+  }
   for (size_t i = header_inputs; i < header.size(); ++i)  // the output must read back
     if (std::find(header.begin(), header.begin() + header_inputs, header[i]) !=
         header.begin() + header_inputs)
@@ -120,6 +128,9 @@ void add_predict_command(CLI::App& app) {
   cmd->add_option("--input-std", args->input_std,
                   "measurement-noise std of an input, NAME=VALUE in the input's units, "
                   "repeatable; carried to the output std by gsnn models");
+  cmd->add_flag("--gate", args->gate,
+                "also write the model's gate per row (hybrid: the Gaussian path's weight or "
+                "share, see docs/hybrid.md)");
   args->runtime.add_to(*cmd);
   cmd->callback([args] { run_predict(*args); });
 }

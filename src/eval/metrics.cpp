@@ -25,6 +25,8 @@ Registry<MetricInfo>& registry() {
                                     {"calibration_error", "calib. err", Better::Lower},
                                     {"accuracy", "accuracy", Better::Higher, NAN, Shown::EverySet},
                                     {"cross_entropy", "cross-entropy", Better::Lower},
+                                    // A model's mean "gate" extra (hybrid: Gaussian share).
+                                    {"gate", "gate", Better::None, NAN, Shown::EverySet},
                                 }};
   return r;
 }

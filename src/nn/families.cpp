@@ -7,6 +7,7 @@
 #include "gp/gaussian_process.hpp"
 #include "nn/gmnm.hpp"
 #include "nn/gsnn_model.hpp"
+#include "nn/hybrid.hpp"
 #include "nn/kan.hpp"
 #include "nn/layer_model.hpp"
 #include "nn/lengthscale.hpp"
@@ -106,6 +107,51 @@ ModelFamily lengthscale_family() {
     n.inv_sigma = o.at("inv_sigma");
     check_parameter_budget("lengthscale-tanh", n.inputs, n.width, 1, n.outputs);
     return std::make_shared<LengthscaleNetImpl>(n);
+  };
+  return f;
+}
+
+ModelFamily hybrid_family() {
+  const HybridOptions d;
+  ModelFamily f;
+  f.name = "hybrid";
+  f.summary =
+      "hybrid Gaussian-ReLU network (seed 001): Gaussian and ReLU paths mixed, gated, "
+      "stabilised, or as two experts with a learned gate";
+  f.propagates_variance = true;
+  f.options = {
+      {"depth", d.depth, "hidden layers (of each expert, for experts)", {}, 1, kMaxDepth},
+      {"width", d.width, "Gaussian-path units per hidden layer", {}, 1, kMaxWidth},
+      {"relu_width",
+       d.relu_width,
+       "ReLU-path units, 0 = width (gate, stabilise: = width)",
+       {},
+       0,
+       kMaxWidth},
+      {"combine", combine_name(d.combine),
+       "mix: A_G h_G + A_R h_R; gate: h_R * h_G; stabilise: h_R + S(h_R); experts: "
+       "pi(x) Gaussian expert + (1 - pi(x)) ReLU expert",
+       combine_names()},
+      {"paths",
+       paths_name(d.paths),
+       "both, or switch one path off (ablation: the hybrid becomes the other path)",
+       {"both", "gaussian", "relu"}},
+      {"activation", activation_name(d.activation), "smoothed activation of the Gaussian path",
+       activation_names()},
+      {"tau", d.tau, "smoothing std tau of the Gaussian path", {}, 0, 1e6},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    HybridOptions h;
+    h.inputs = shape.inputs();
+    h.outputs = shape.outputs;
+    h.depth = o.at("depth");
+    h.width = o.at("width");
+    h.relu_width = o.at("relu_width");
+    h.combine = parse_combine(o.at("combine"));
+    h.paths = parse_paths(o.at("paths"));
+    h.activation = parse_activation(o.at("activation"));
+    h.tau = o.at("tau");
+    return std::make_shared<HybridImpl>(h);
   };
   return f;
 }

@@ -7,6 +7,7 @@ namespace gsnn {
 
 ModelFamily gsnn_family();
 ModelFamily mlp_family();
+ModelFamily hybrid_family();
 ModelFamily lengthscale_family();
 ModelFamily gmnm_family();
 ModelFamily kan_family();

@@ -1,8 +1,10 @@
 // ModelImpl defaults, count_parameters and the Network wrapper.
 #include "nn/model.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 namespace gsnn {
 namespace {
@@ -29,6 +31,31 @@ void ModelImpl::initialise(const torch::Tensor&, const torch::Tensor&) {}
 std::pair<torch::Tensor, torch::Tensor> ModelImpl::forward_laplacian(const torch::Tensor&,
                                                                      const torch::Tensor&) {
   return {};
+}
+
+void ModelImpl::request_penalties(const std::vector<std::string>& names) {
+  requested_penalties_ = names;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> ModelImpl::take_penalties() {
+  return std::exchange(recorded_penalties_, {});
+}
+
+// Only in training mode: a trained model predicting (possibly from several
+// threads) records nothing.
+bool ModelImpl::penalty_requested(const std::string& name) const {
+  return is_training() && std::find(requested_penalties_.begin(), requested_penalties_.end(),
+                                    name) != requested_penalties_.end();
+}
+
+void ModelImpl::record_penalty(const std::string& name, const torch::Tensor& value) {
+  if (!is_training()) return;
+  for (auto& [n, v] : recorded_penalties_)
+    if (n == name) {
+      v = value;
+      return;
+    }
+  recorded_penalties_.emplace_back(name, value);
 }
 
 void ModelImpl::fit_directly(const torch::Tensor&, const torch::Tensor&, uint64_t) {

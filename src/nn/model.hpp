@@ -73,6 +73,24 @@ class ModelImpl : public torch::nn::Module {
   // take the Laplacian by nested autograd (pde/objective.hpp).
   virtual std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
                                                                     const torch::Tensor& w);
+
+  // Training penalties, as Keras's add_loss: the names a family offers (e.g.
+  // "gate_entropy"). The trainer requests some (TrainOptions::penalty); each
+  // forward pass in training mode then records them, and take_penalties()
+  // hands over what the last pass recorded: the requested penalties and any
+  // diagnostics the family always records (e.g. "gate_usage"), which go into
+  // learning curves and are never minimised.
+  virtual std::vector<std::string> penalty_names() const { return {}; }
+  virtual void request_penalties(const std::vector<std::string>& names);
+  virtual std::vector<std::pair<std::string, torch::Tensor>> take_penalties();
+
+ protected:
+  bool penalty_requested(const std::string& name) const;
+  void record_penalty(const std::string& name, const torch::Tensor& value);  // replaces a namesake
+
+ private:
+  std::vector<std::string> requested_penalties_;
+  std::vector<std::pair<std::string, torch::Tensor>> recorded_penalties_;
 };
 using ModelPtr = std::shared_ptr<ModelImpl>;
 

@@ -24,9 +24,10 @@ std::string type_name(const nlohmann::json& v) {
 }
 
 Registry<ModelFamily>& family_registry() {
-  static Registry<ModelFamily> families{"model family",
-                                        {gsnn_family(), mlp_family(), lengthscale_family(),
-                                         gmnm_family(), kan_family(), rbf_family(), gp_family()}};
+  static Registry<ModelFamily> families{
+      "model family",
+      {gsnn_family(), mlp_family(), hybrid_family(), lengthscale_family(), gmnm_family(),
+       kan_family(), rbf_family(), gp_family()}};
   return families;
 }
 

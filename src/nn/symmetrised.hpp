@@ -29,6 +29,14 @@ class SymmetrisedImpl : public ModelImpl {
   }
   std::vector<std::string> data_sized_buffers() const override;
   void check_weights() const override { base_->check_weights(); }
+  // Penalties are the wrapped model's, as recorded by its last (second) pass.
+  std::vector<std::string> penalty_names() const override { return base_->penalty_names(); }
+  void request_penalties(const std::vector<std::string>& names) override {
+    base_->request_penalties(names);
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> take_penalties() override {
+    return base_->take_penalties();
+  }
 
  private:
   ModelPtr base_;

@@ -2,6 +2,7 @@
 #include "tasks/kind.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <stdexcept>
 
@@ -21,7 +22,10 @@ Registry<TaskKind>& registry() {
            true,
            [](const Dataset& d) { return d.target_names; },
            [](const Prediction& p, const Dataset& d) {
-             return evaluate_prediction(p.moments(), d.y).to_json();
+             auto metrics = evaluate_prediction(p.moments(), d.y).to_json();
+             if (p.extras.count("gate"))
+               metrics["gate"] = p.extras.at("gate").mean().item<double>();
+             return metrics;
            },
            false,
            {"mse"}},

@@ -35,6 +35,7 @@ void polish_with_lbfgs(Network& network, const Objective& objective, const Batch
   o.patience = 0;
   o.group_lr.clear();
   o.freeze.clear();
+  o.penalty.clear();  // penalties shape the first phase; the polish minimises the objective
   TrainHooks h;
   h.track = hooks.track;
   h.on_check = hooks.on_check;
@@ -110,7 +111,8 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
 TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& validation,
                         const FitRequest& request, const std::string& label,
                         const TrainHooks& hooks) {
-  const auto objective = make_objective(request.training.loss, m.kind);
+  const auto objective =
+      make_objective(request.training.loss, m.kind, request.training.loss_options);
   const auto device = device_of(m);
   const auto train_batch = to_batch(train, device), validation_batch = to_batch(validation, device);
   m.network->train();

@@ -6,12 +6,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "nn/model.hpp"
+#include "nn/registry.hpp"
 
 namespace gsnn {
 
@@ -36,11 +38,16 @@ class Objective {
   virtual void finish(Network& model, const Batch& data) const;
 };
 
+// An objective's numeric options (TrainOptions::loss_options), complete:
+// resolved against ObjectiveInfo::options.
+using ObjectiveOptions = std::map<std::string, double>;
+
 struct ObjectiveInfo {
   std::string name;
   std::string summary;
   std::vector<std::string> kinds;  // task kinds it applies to
-  std::function<std::shared_ptr<const Objective>()> make;
+  std::function<std::shared_ptr<const Objective>(const ObjectiveOptions&)> make;
+  std::vector<OptionSpec> options = {};  // numbers only, e.g. huber's delta
 };
 
 // Floor under the predictive variance in the Gaussian NLL (standardised
@@ -48,12 +55,18 @@ struct ObjectiveInfo {
 // variance goes to 0 drives the loss to -infinity.
 constexpr double kNllVarianceFloor = 1e-6;
 
-// Built in: mse, nll (regression), cross_entropy (classification).
+// Built in: mse, nll, huber, pseudo_huber, moe, multihead (regression),
+// cross_entropy (classification), pde.
 const std::vector<ObjectiveInfo>& objectives();
 void register_objective(ObjectiveInfo info);  // the name must be new
 // Throws std::invalid_argument listing the known names.
 const ObjectiveInfo& find_objective(const std::string& name);
+// `options` completed with the objective's defaults; throws OptionError
+// ("loss_options.<key>") for an unknown key or a value out of range.
+ObjectiveOptions resolve_objective_options(const std::string& name,
+                                           const std::map<std::string, double>& options);
 // The objective `name` for a task of kind `kind` (throws if it does not apply).
-std::shared_ptr<const Objective> make_objective(const std::string& name, const std::string& kind);
+std::shared_ptr<const Objective> make_objective(const std::string& name, const std::string& kind,
+                                                const std::map<std::string, double>& options = {});
 
 }  // namespace gsnn

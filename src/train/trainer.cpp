@@ -80,6 +80,21 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
          {},
          0,
          1e9},
+        {"loss_options", nlohmann::json::object(),
+         "the objective's options, e.g. {delta = 0.1} for huber (see `gsnn catalog`)"},
+        {"penalty",
+         nlohmann::json::object(),
+         "weight per model penalty, e.g. {gate_entropy = 0.1, smoothness = 1e-3} (hybrid: "
+         "gate_entropy, gate_balance, smoothness)",
+         {},
+         0,
+         1e12},
+        {"penalty_steps",
+         d.penalty_steps,
+         "penalty weights decay linearly to 0 over this many steps, 0 = constant",
+         {},
+         0,
+         1e9},
     };
   }();
   return s;
@@ -89,7 +104,7 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TrainOptions, optimizer, lr, lr_schedule, lr_final_ratio,
                                    weight_decay, steps, lbfgs_steps, batch_size, loss, clip_norm,
                                    eval_every, patience, noise_init, scaling, seed, group_lr,
-                                   freeze)
+                                   freeze, loss_options, penalty, penalty_steps)
 
 TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
   auto o = resolve_options("training", specs(), options).get<TrainOptions>();
@@ -98,6 +113,7 @@ TrainOptions TrainOptions::from_json(const nlohmann::json& options) {
   } catch (const std::invalid_argument& e) {
     throw OptionError("loss", std::string("training: ") + e.what());
   }
+  resolve_objective_options(o.loss, o.loss_options);  // names the bad key
   for (const auto& [group, steps] : o.freeze)
     if (steps != std::floor(steps))
       throw OptionError("freeze." + group, "training: freeze takes whole numbers of steps");
@@ -109,6 +125,9 @@ nlohmann::json TrainOptions::to_json() const {
   // Left out when unused, so results written before the option existed stay current.
   if (lbfgs_steps == 0) j.erase("lbfgs_steps");
   if (scaling == "standard") j.erase("scaling");
+  for (const char* key : {"loss_options", "penalty"})
+    if (j[key].empty()) j.erase(key);
+  if (penalty_steps == 0) j.erase("penalty_steps");
   return j;
 }
 
@@ -161,6 +180,38 @@ void check_options(const TrainOptions& o, const OptimizerInfo& opt,
                         fmt::join(names, ", ")));
 }
 
+void check_penalties(const TrainOptions& o, const ModelImpl& body) {
+  const auto offered = body.penalty_names();
+  for (const auto& [name, weight] : o.penalty)
+    if (std::find(offered.begin(), offered.end(), name) == offered.end())
+      throw std::invalid_argument(
+          offered.empty() ? fmt::format("training: penalty '{}': this model has no penalties", name)
+                          : fmt::format("training: penalty '{}': this model's penalties are: {}",
+                                        name, fmt::join(offered, ", ")));
+}
+
+// Weight of the penalties at `step` (1, 2, ...): linear decay over penalty_steps.
+double penalty_factor(const TrainOptions& o, int64_t step) {
+  if (o.penalty_steps == 0) return 1;
+  return std::max(0.0, 1.0 - static_cast<double>(step - 1) / o.penalty_steps);
+}
+
+// The objective's loss plus the model's weighted penalties; every recorded
+// penalty and diagnostic joins the parts (minimised or not). step 0: none
+// added to the total (validation checks compare the objective alone).
+LossParts penalised_loss(Network& model, const Objective& objective, const Batch& batch,
+                         const TrainOptions& o, int64_t step) {
+  auto l = objective.loss(model, batch);
+  const double factor = step > 0 ? penalty_factor(o, step) : 0.0;
+  for (const auto& [name, value] : model->body().take_penalties()) {
+    const auto weight = o.penalty.find(name);
+    if (weight != o.penalty.end() && factor > 0)
+      l.total = l.total + weight->second * factor * value;
+    l.parts.emplace_back(name, value);
+  }
+  return l;
+}
+
 std::vector<std::pair<std::string, double>> part_values(const LossParts& l) {
   std::vector<std::pair<std::string, double>> out;
   for (const auto& [name, t] : l.parts) out.emplace_back(name, t.item<double>());
@@ -178,6 +229,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
   const bool has_validation = validation.size() > 0;
   auto groups = model->parameter_groups();
   check_options(o, opt_info, groups, train, has_validation);
+  check_penalties(o, model->body());
   const int64_t n = train.size();
   const bool full_batch = o.batch_size == 0 || o.batch_size >= n;
   const bool lbfgs = opt_info.name == "lbfgs";
@@ -197,7 +249,14 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
 
   auto evaluate = [&](const Batch& b) {
     torch::NoGradGuard guard;
-    return objective.loss(model, b);
+    return penalised_loss(model, objective, b, o, 0);
+  };
+  auto request_penalties = [&](int64_t step) {
+    std::vector<std::string> names;
+    if (penalty_factor(o, step) > 0)
+      for (const auto& [name, weight] : o.penalty)
+        if (weight > 0) names.push_back(name);
+    model->body().request_penalties(names);
   };
 
   TrainResult result;
@@ -251,6 +310,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
   };
 
   for (int64_t step = first_step; step <= o.steps; ++step) {
+    request_penalties(step);
     const double lr =
         o.lr * schedule.factor(static_cast<double>(step - 1) / o.steps, o.lr_final_ratio);
     for (size_t k = 0; k < optimizer->param_groups().size(); ++k)
@@ -281,7 +341,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
     const auto step_start = std::chrono::steady_clock::now();
     auto closure = [&]() -> torch::Tensor {
       optimizer->zero_grad();
-      auto loss = objective.loss(model, batch).total;
+      auto loss = penalised_loss(model, objective, batch, o, step).total;
       loss.backward();
       for (auto& p : frozen) p.mutable_grad() = torch::Tensor();
       if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(params, o.clip_norm);
@@ -363,6 +423,8 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
         step % hooks.checkpoint_every == 0 && step < o.steps)
       checkpoint(step);
   }
+  model->body().request_penalties({});
+  model->body().take_penalties();  // frees the last step's graph
   if (result.stop_reason.empty()) result.stop_reason = "completed";
   if (!result.diverged && has_validation) restore_snapshot(*model, kept);
   if (!has_validation) result.best_validation = std::numeric_limits<double>::quiet_NaN();

@@ -39,9 +39,14 @@ struct TrainOptions {
   double noise_init = 0.1;  // initial output noise std (standardised units)
   std::string scaling = "standard";  // standard | targets | none (train/fit.cpp)
   uint64_t seed = 0;
-  std::map<std::string, double> group_lr;  // lr multiplier per parameter group, e.g. {tau: 0.1}
-  std::map<std::string, double> freeze;    // group -> steps it stays frozen at the start
-  bool progress = true;                    // progress line on stderr
+  std::map<std::string, double> group_lr;      // lr multiplier per parameter group, e.g. {tau: 0.1}
+  std::map<std::string, double> freeze;        // group -> steps it stays frozen at the start
+  std::map<std::string, double> loss_options;  // the objective's options, e.g. {delta: 0.1}
+  // Weight per model penalty (ModelImpl::penalty_names), e.g. {gate_entropy: 0.1},
+  // decaying linearly to 0 over penalty_steps (0 = constant).
+  std::map<std::string, double> penalty;
+  int64_t penalty_steps = 0;
+  bool progress = true;  // progress line on stderr
 
   // Option table for experiment files and --help (see registry.hpp).
   static const std::vector<OptionSpec>& specs();
