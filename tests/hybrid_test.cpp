@@ -13,9 +13,10 @@
 #include "nn/gsnn_model.hpp"
 #include "nn/hybrid.hpp"
 #include "nn/mlp.hpp"
+#include "tasks/builtin.hpp"
 #include "tasks/task.hpp"
-#include "train/fit.hpp"
 #include "test_util.hpp"
+#include "train/fit.hpp"
 #include "train_util.hpp"
 
 namespace gsnn {
@@ -398,6 +399,92 @@ TEST(HybridFiles, EveryCombinationRoundTrips) {
     EXPECT_TRUE(torch::equal(a.var, b.var));
     EXPECT_TRUE(torch::equal(a.extras.at("gate"), b.extras.at("gate")));
     EXPECT_EQ(loaded.spec.options, m.spec.options);
+  }
+}
+
+TEST(PiecewiseTasks, SetsLieWhereTheySayAndGradientsMatchFiniteDifferences) {
+  for (const char* name :
+       {"jump-kink", "phase-circle", "stress-strain", "boundary-layer", "conditional-arithmetic"}) {
+    SCOPED_TRACE(name);
+    const auto task = configure_task(name, {{"train", 50}, {"test", 200}});
+    const auto data = task.generate(3);
+    const auto fn = piecewise_function(name);
+    ASSERT_EQ(data.evaluation.size(), 4u);
+    EXPECT_EQ(data.train.size(), 50);
+    for (const auto& set : data.evaluation) {
+      EXPECT_EQ(set.data.size(), 200);
+      for (int64_t i = 0; i < set.data.size(); ++i)  // targets are the law
+        EXPECT_DOUBLE_EQ(set.data.y[i][0].item<double>(),
+                         fn.value(set.data.x[i].contiguous().data_ptr<double>()));
+    }
+    const auto& away = data.evaluation[2];
+    ASSERT_EQ(away.name, "away");
+    ASSERT_TRUE(away.gradient.defined());
+    const int64_t dim = away.data.x.size(1);
+    for (int64_t i = 0; i < 200; i += 7) {
+      auto x = away.data.x[i].clone();
+      std::vector<double> g(dim);
+      fn.gradient(x.data_ptr<double>(), g.data());
+      for (int64_t j = 0; j < dim; ++j) {
+        EXPECT_DOUBLE_EQ(away.gradient[i][j].item<double>(), g[j]);
+        // Central differences with a step far below the distance to any switch.
+        const double h = 1e-6 * std::max(1.0, std::abs(x[j].item<double>()));
+        auto at = [&](double d) {
+          auto p = x.clone();
+          p[j] += d;
+          return fn.value(p.data_ptr<double>());
+        };
+        EXPECT_NEAR(g[j], (at(h) - at(-h)) / (2 * h), 1e-5 * std::max(1.0, std::abs(g[j])));
+      }
+    }
+    EXPECT_EQ(data.evaluation[1].name, "near_switch");
+    EXPECT_EQ(data.evaluation[3].name, "out_of_domain");
+    EXPECT_FALSE(torch::equal(data.evaluation[1].data.y, away.data.y));
+  }
+  // Near and away split the domain at the band: jump-kink's switches are at -0.4 and 0.3.
+  const auto data = configure_task("jump-kink", {{"test", 300}}).generate(1);
+  const auto near = data.evaluation[1].data.x, away = data.evaluation[2].data.x;
+  auto distance = [](const torch::Tensor& x) {
+    return torch::minimum((x + 0.4).abs(), (x - 0.3).abs());
+  };
+  EXPECT_LT(distance(near).max().item<double>(), 0.05);
+  EXPECT_GE(distance(away).min().item<double>(), 0.05);
+  EXPECT_GT(data.evaluation[3].data.x.abs().min().item<double>(), 1.0);
+}
+
+TEST(PiecewiseTasks, ResultsHoldTheDerivativeErrorAndTheGate) {
+  // A GP on a line: its gradient is the line's slope almost exactly.
+  TaskData data;
+  data.train.x = torch::linspace(-1, 1, 20, torch::kFloat64).unsqueeze(1);
+  data.train.y = 2 * data.train.x + 1;
+  data.train.input_names = {"x"};
+  data.train.target_names = {"y"};
+  NamedSet away{"away", data.train};
+  away.gradient = torch::full({20, 1}, 2.0, torch::kFloat64);
+  data.evaluation.push_back(away);
+  FitRequest r;
+  r.model = resolve_model("gp", {{"restarts", 0}});
+  r.training.progress = false;
+  const auto gp = fit_model(data.train, {}, r).model;
+  const auto metrics = evaluate_model(gp, data);
+  EXPECT_LT(metrics["away"]["gradient_rel_l2"].get<double>(), 1e-3);
+  EXPECT_FALSE(metrics["train"].contains("gradient_rel_l2"));
+
+  // A hybrid through the runner on a built-in task: every set, the
+  // derivative error on "away", the gate per set.
+  test::TempDir dir;
+  const auto e = test::run_quietly(
+      {{"name", "piecewise-smoke"},
+       {"tasks", {{{"name", "jump-kink"}, {"options", {{"train", 64}, {"test", 50}}}}}},
+       {"training", {{"steps", 30}, {"loss", "moe"}}},
+       {"model", {{{"family", "hybrid"}, {"options", {{"width", 8}, {"combine", "experts"}}}}}}},
+      dir.file("out"));
+  const auto result = nlohmann::json::parse(test::read_all(
+      run_directory(e, "jump-kink[test=50,train=64]", "hybrid", 0) + "/result.json"));
+  for (const char* set : {"test", "near_switch", "away", "out_of_domain"}) {
+    SCOPED_TRACE(set);
+    EXPECT_TRUE(result["metrics"][set].contains("gate"));
+    EXPECT_EQ(result["metrics"][set].contains("gradient_rel_l2"), std::string(set) == "away");
   }
 }
 

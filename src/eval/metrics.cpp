@@ -11,23 +11,26 @@ namespace gsnn {
 namespace {
 
 Registry<MetricInfo>& registry() {
-  static Registry<MetricInfo> r{"metric",
-                                {
-                                    {"mse", "MSE", Better::Lower, NAN, Shown::EverySet},
-                                    {"rmse", "RMSE", Better::Lower, NAN, Shown::Never},
-                                    {"relative_l2", "rel. L2", Better::Lower},
-                                    {"max_error", "max err", Better::Lower},
-                                    {"nll", "NLL", Better::Lower},
-                                    {"mean_std", "mean std", Better::None, NAN, Shown::EverySet},
-                                    {"coverage50", "50% cover", Better::Nominal, 0.5, Shown::Never},
-                                    {"coverage90", "90% cover", Better::Nominal, 0.9, Shown::Never},
-                                    {"coverage95", "95% cover", Better::Nominal, 0.95},
-                                    {"calibration_error", "calib. err", Better::Lower},
-                                    {"accuracy", "accuracy", Better::Higher, NAN, Shown::EverySet},
-                                    {"cross_entropy", "cross-entropy", Better::Lower},
-                                    // A model's mean "gate" extra (hybrid: Gaussian share).
-                                    {"gate", "gate", Better::None, NAN, Shown::EverySet},
-                                }};
+  static Registry<MetricInfo> r{
+      "metric",
+      {
+          {"mse", "MSE", Better::Lower, NAN, Shown::EverySet},
+          {"rmse", "RMSE", Better::Lower, NAN, Shown::Never},
+          {"relative_l2", "rel. L2", Better::Lower},
+          {"max_error", "max err", Better::Lower},
+          {"nll", "NLL", Better::Lower},
+          {"mean_std", "mean std", Better::None, NAN, Shown::EverySet},
+          {"coverage50", "50% cover", Better::Nominal, 0.5, Shown::Never},
+          {"coverage90", "90% cover", Better::Nominal, 0.9, Shown::Never},
+          {"coverage95", "95% cover", Better::Nominal, 0.95},
+          {"calibration_error", "calib. err", Better::Lower},
+          {"accuracy", "accuracy", Better::Higher, NAN, Shown::EverySet},
+          {"cross_entropy", "cross-entropy", Better::Lower},
+          // Against an evaluation set's analytic gradient (train/fit.cpp).
+          {"gradient_rel_l2", "grad rel. L2", Better::Lower, NAN, Shown::EverySet},
+          // A model's mean "gate" extra (hybrid: Gaussian share).
+          {"gate", "gate", Better::None, NAN, Shown::EverySet},
+      }};
   return r;
 }
 

@@ -31,7 +31,8 @@ struct MetricInfo {
 };
 
 // Built in: mse, rmse, relative_l2, max_error, nll, mean_std, coverage50/90/95,
-// calibration_error, accuracy, cross_entropy, gate. Reports list metrics in this order.
+// calibration_error, accuracy, cross_entropy, gradient_rel_l2, gate. Reports list metrics in
+// this order.
 const std::vector<MetricInfo>& metric_infos();
 void register_metric(MetricInfo info);                   // the name must be new
 const MetricInfo* find_metric(const std::string& name);  // nullptr if unknown

@@ -62,7 +62,8 @@ torch::Tensor GaussianProcessImpl::kernel(const torch::Tensor& a, const torch::T
   const int64_t scales = log_length_scale.size(0);
   const auto inv_scale = (-theta.slice(0, 0, scales)).exp();
   const auto as = a * inv_scale, bs = b * inv_scale;
-  // s2 exp(-|as - bs|^2 / 2), in place on the one [na, nb] tensor.
+  // s2 exp(-|as - bs|^2 / 2), in place on the one [na, nb] tensor up to the
+  // exponential (whose output autograd keeps: input gradients need it).
   return as.mm(bs.t())
       .mul_(-2)
       .add_(as.square().sum(1, true))
@@ -70,7 +71,7 @@ torch::Tensor GaussianProcessImpl::kernel(const torch::Tensor& a, const torch::T
       .clamp_min_(0)
       .mul_(-0.5)
       .exp_()
-      .mul_(theta[scales].exp());
+      .mul(theta[scales].exp());
 }
 
 GaussianProcessImpl::Likelihood GaussianProcessImpl::log_marginal_likelihood(

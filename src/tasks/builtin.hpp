@@ -22,6 +22,16 @@ Task addition_disc_task(const nlohmann::json& options);
 Task multiplication_disc_task(const nlohmann::json& options);
 Task addition_annulus_task(const nlohmann::json& options);
 
+// Seed 001's piecewise-smooth tasks (tasks/piecewise.cpp): jump-kink,
+// phase-circle, stress-strain, boundary-layer, conditional-arithmetic.
+std::vector<Task> piecewise_tasks();
+// The function of the piecewise task `name` and its analytic gradient.
+struct PiecewiseFunction {
+  std::function<double(const double*)> value;
+  std::function<void(const double*, double*)> gradient;
+};
+PiecewiseFunction piecewise_function(const std::string& name);
+
 // Fashion-MNIST from Debian's dataset-fashion-mnist (tasks/fashion_mnist.cpp).
 Task fashion_mnist_task(const nlohmann::json& options);
 

@@ -109,28 +109,32 @@ Task csv_task(const std::string& name, const std::string& path,
 }
 
 namespace {
+std::vector<Task> builtin_tasks() {
+  std::vector<Task> tasks{
+      {"smooth2d",
+       "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points",
+       "mse",
+       smooth2d,
+       {{"builtin", "smooth2d"}}},
+      {"noisy-sine",
+       "sin(x) + N(0, 0.5^2) on [-2pi, 2pi], 200 points; extrapolate to 3pi",
+       "nll",
+       noisy_sine,
+       {{"builtin", "noisy-sine"}}},
+      function2d_task({}),
+      addition_disc_task({}),
+      multiplication_disc_task({}),
+      addition_annulus_task({}),
+      fashion_mnist_task({}),
+      pde_task(poisson2d_problem()),
+      pde_task(helmholtz2d_problem()),
+  };
+  for (auto& t : piecewise_tasks()) tasks.push_back(std::move(t));
+  return tasks;
+}
+
 Registry<Task>& registry() {
-  static Registry<Task> tasks{
-      "task",
-      {
-          {"smooth2d",
-           "sin(pi x1) sin(pi x2) on [-1,1]^2, 256 noise-free training points",
-           "mse",
-           smooth2d,
-           {{"builtin", "smooth2d"}}},
-          {"noisy-sine",
-           "sin(x) + N(0, 0.5^2) on [-2pi, 2pi], 200 points; extrapolate to 3pi",
-           "nll",
-           noisy_sine,
-           {{"builtin", "noisy-sine"}}},
-          function2d_task({}),
-          addition_disc_task({}),
-          multiplication_disc_task({}),
-          addition_annulus_task({}),
-          fashion_mnist_task({}),
-          pde_task(poisson2d_problem()),
-          pde_task(helmholtz2d_problem()),
-      }};
+  static Registry<Task> tasks{"task", builtin_tasks()};
   return tasks;
 }
 }  // namespace

@@ -18,6 +18,9 @@ namespace gsnn {
 struct NamedSet {
   std::string name;
   Dataset data;
+  // Optional [n, inputs]: the analytic gradient of a one-target regression
+  // function at data.x; results then hold the model's "gradient_rel_l2" there.
+  torch::Tensor gradient = {};
 };
 
 struct TaskData {

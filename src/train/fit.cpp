@@ -157,6 +157,21 @@ FitOutcome fit_model(const Dataset& train, const Dataset& validation, const FitR
   return out;
 }
 
+namespace {
+
+// ||d mean/dx - gradient|| / ||gradient|| of a one-target model at raw inputs x, by autograd.
+double gradient_relative_error(const TrainedModel& m, const torch::Tensor& x,
+                               const torch::Tensor& gradient) {
+  torch::AutoGradMode on(true);
+  Network network = m.network;
+  auto at = x.to(device_of(m), torch::kFloat64).detach().requires_grad_(true);
+  const auto mean = network->predict(at).mean;
+  const auto model_gradient = torch::autograd::grad({mean.sum()}, {at})[0].to(torch::kCPU);
+  return ((model_gradient - gradient).norm() / gradient.norm()).item<double>();
+}
+
+}  // namespace
+
 nlohmann::json evaluate_model(const TrainedModel& model, const TaskData& data) {
   const auto& kind = find_task_kind(model.kind);
   nlohmann::json metrics = nlohmann::json::object();
@@ -164,7 +179,13 @@ nlohmann::json evaluate_model(const TrainedModel& model, const TaskData& data) {
     if (d.size() > 0) metrics[name] = kind.evaluate(model.predict(d.x), d);
   };
   add("train", data.train);
-  for (const auto& set : data.evaluation) add(set.name, set.data);
+  for (const auto& set : data.evaluation) {
+    add(set.name, set.data);
+    if (set.gradient.defined() && set.data.size() > 0 && kind.regression &&
+        model.outputs.size() == 1)
+      metrics[set.name]["gradient_rel_l2"] =
+          gradient_relative_error(model, set.data.x, set.gradient);
+  }
   return metrics;
 }
 
