@@ -66,4 +66,26 @@ for name, c in cpp.items():
 PY
 # Seed 004: exact GP regression against scikit-learn (fit + predict, LML, predictions).
 /usr/bin/python3 bench/gp_fit.py "$build/bench/bench_gp_fit" >> docs/benchmarks.md
+# Seed 001: hybrid Gaussian-ReLU steps against GSNN and MLP steps at equal parameter count.
+"$build/bench/bench_hybrid_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
+  --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/hybrid.json"
+/usr/bin/python3 - "$tmp/hybrid.json" <<'PY' >> docs/benchmarks.md
+import json, sys
+rows = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        rows[b["run_name"].split("/")[1]] = (b["real_time"], b["parameters"])
+print("\n## Hybrid Gaussian-ReLU steps (seed 001)\n")
+print("One full-batch Adam step, 2 inputs, depth 2, batch 1024, float32, one thread, every model")
+print("at the parameter count of the GSNN of width 64 (each hybrid at its nearest width).")
+print("`experts_moe` is trained by the mixture NLL; `_smoothness` adds the ReLU path's")
+print("input-gradient penalty (a double backward). Ratios against the GSNN and the MLP steps of")
+print("the same run; no Python peer (the hybrid has no PyTorch counterpart to run). Source:")
+print("bench/hybrid_step.cpp.\n")
+print("| step | parameters | ms | / gsnn | / mlp_relu |")
+print("| --- | ---: | ---: | ---: | ---: |")
+g, m = rows["gsnn"][0], rows["mlp_relu"][0]
+for name, (t, n) in rows.items():
+    print(f"| {name} | {n:.0f} | {t:.3f} | {t/g:.2f} | {t/m:.2f} |")
+PY
 cat docs/benchmarks.md

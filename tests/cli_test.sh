@@ -166,6 +166,8 @@ expect_error "has no gate" "$gsnn" predict --model m_gsnn --data train.csv --out
 printf '[training]\npenalty = {gate_entropy = 0.1}\n' > penalty.toml
 expect_error "this model's penalties are: smoothness" "$gsnn" fit --data train.csv --inputs x1,x2 \
   --target y --model hybrid --config penalty.toml --out bad -q
+expect_error "apply to the short form" "$gsnn" run "$here/../examples/experiments/hybrid-ablation.toml" \
+  --steps 10 --out bad_run -q
 printf '[training]\nloss = "huber"\nloss_options = {delat = 1}\n' > huber.toml
 expect_error "unknown option 'delat'" "$gsnn" fit --data train.csv --inputs x1 --target y \
   --config huber.toml --out bad -q

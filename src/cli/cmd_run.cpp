@@ -1,5 +1,6 @@
 // gsnn run: an experiment file, or the short form TASK --models a,b --seeds N.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@ struct RunArgs {
   uint64_t data_seed = 1;
   int64_t checkpoint_every = 500;
   RuntimeFlags runtime;
+  std::vector<std::string> short_form_given;  // short-form flags on the command line
 };
 
 void run_run(const RunArgs& a) {
@@ -28,6 +30,12 @@ void run_run(const RunArgs& a) {
   Experiment e;
   const bool is_file = std::filesystem::exists(a.target);  // load_experiment checks it is a file
   if (is_file) {
+    // An experiment file says everything: a short-form flag would be ignored.
+    if (!a.short_form_given.empty())
+      throw std::invalid_argument(fmt::format(
+          "{} apply to the short form (a task name); with an experiment file, set them in the "
+          "file",
+          fmt::join(a.short_form_given, ", ")));
     e = load_experiment(a.target);
   } else {
     if (a.target.size() > 5 && a.target.substr(a.target.size() - 5) == ".toml")
@@ -92,7 +100,12 @@ void add_run_command(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
   args->runtime.add_to(*cmd);
-  cmd->callback([args] { run_run(*args); });
+  cmd->callback([args, cmd] {
+    for (const char* flag :
+         {"--task-option", "--models", "--seeds", "--steps", "--target-params", "--data-seed"})
+      if (cmd->count(flag) > 0) args->short_form_given.push_back(flag);
+    run_run(*args);
+  });
 }
 
 }  // namespace gsnn::cli
