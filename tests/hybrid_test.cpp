@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "io/model_file.hpp"
 #include "nn/gsnn_model.hpp"
@@ -400,6 +401,63 @@ TEST(HybridFiles, EveryCombinationRoundTrips) {
     EXPECT_TRUE(torch::equal(a.extras.at("gate"), b.extras.at("gate")));
     EXPECT_EQ(loaded.spec.options, m.spec.options);
   }
+}
+
+TEST(HybridChecks, OptionsThatCannotApplyAreRefusedBeforeTraining) {
+  auto refusal = [](const std::string& model, const nlohmann::json& options,
+                    const nlohmann::json& training) {
+    FitRequest r;
+    r.model = resolve_model(model, options);
+    r.training = TrainOptions::from_json(training);
+    return test::error_message([&] { check_fit_request(ModelShape{{2}, 1}, r); });
+  };
+  EXPECT_NE(refusal("hybrid", {{"combine", "mix"}}, {{"loss", "moe"}}).find("two experts"),
+            std::string::npos);
+  // A symmetrised two-expert model keeps its gate but not its experts.
+  EXPECT_NE(refusal("hybrid", {{"combine", "experts"}, {"symmetrise", true}}, {{"loss", "moe"}})
+                .find("not symmetrised"),
+            std::string::npos);
+  EXPECT_EQ(refusal("hybrid", {{"combine", "experts"}}, {{"loss", "moe"}}), "");
+  EXPECT_NE(refusal("gp", {}, {{"loss", "moe"}}).find("fitted by its own method"),
+            std::string::npos);
+  EXPECT_NE(refusal("gp", {}, {{"freeze", {{"weights", 5}}}}).find("fitted by its own method"),
+            std::string::npos);
+  EXPECT_NE(refusal("hybrid", {}, {{"optimizer", "lbfgs"}, {"penalty_steps", 10}})
+                .find("first-order optimiser"),
+            std::string::npos);
+  EXPECT_NE(refusal("hybrid", {}, {{"freeze", {{"gate", 5}}}}).find("no parameter group 'gate'"),
+            std::string::npos);
+  EXPECT_NE(test::error_message([] {
+              TrainOptions::from_json({{"loss", "mse"}, {"loss_options", {{"delta", 1}}}});
+            }).find("takes no options"),
+            std::string::npos);
+
+  torch::manual_seed(0);
+  auto symmetrised = build_model(
+      resolve_model("hybrid", {{"combine", "experts"}, {"symmetrise", true}, {"width", 4}}), 2, 1);
+  const auto p = symmetrised->predict({torch::randn({5, 2}), {}});
+  ASSERT_TRUE(p.extras.count("gate"));
+  EXPECT_FALSE(p.extras.count("expert_mean"));
+}
+
+TEST(HybridChecks, AnExperimentIsCheckedBeforeItsFirstRun) {
+  test::TempDir dir;
+  const auto message = test::error_message([&] {
+    test::run_quietly(
+        {{"name", "bad"},
+         {"tasks", {{{"name", "jump-kink"}, {"options", {{"train", 16}, {"test", 10}}}}}},
+         {"training", {{"steps", 5}}},
+         {"model",
+          {{{"family", "gsnn"}},
+           {{"family", "hybrid"}, {"label", "mix-moe"}, {"training", {{"loss", "moe"}}}}}}},
+        dir.file("out"));
+  });
+  EXPECT_NE(message.find("model mix-moe"), std::string::npos) << message;
+  int results = 0;  // the gsnn model, listed first, did not train
+  if (std::filesystem::exists(dir.file("out")))
+    for (const auto& f : std::filesystem::recursive_directory_iterator(dir.file("out")))
+      results += f.path().filename() == "result.json";
+  EXPECT_EQ(results, 0);
 }
 
 TEST(PiecewiseTasks, SetsLieWhereTheySayAndGradientsMatchFiniteDifferences) {

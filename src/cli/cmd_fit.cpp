@@ -127,7 +127,7 @@ void add_fit_command(CLI::App& app) {
   cmd->add_option("--lr", args->lr, "initial learning rate (default 0.01)");
   cmd->add_option("--loss", args->loss,
                   "mse (mean only), nll (Gaussian likelihood), huber, pseudo_huber, moe or "
-                  "multihead (hybrid experts); `gsnn catalog` lists all");
+                  "multihead (hybrid experts); `gsnn tasks` lists all");
   cmd->add_option("--optimizer", args->optimizer, "adam, adamw or lbfgs");
   cmd->add_option("--batch-size", args->batch_size, "mini-batch size, 0 = full batch");
   cmd->add_option("--validation", args->validation, "validation fraction (default 0.2)");

@@ -308,14 +308,34 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         throw std::invalid_argument(fmt::format(
             "task {}: model {} has symmetrise = true, but the task has {} input (2 needed)",
             task.name, model.label, shape.inputs()));
+    // Every model of the task is sized and checked before any of its runs.
+    struct Planned {
+      ModelSpec spec;
+      nlohmann::json training;
+    };
+    std::vector<Planned> planned;
     for (const auto& model : e.models) {
-      ModelSpec spec = model.spec;
-      int64_t sized_count = 0;
+      Planned p{model.spec, model.training};
       if (e.target_params)
-        spec = size_to_parameters(spec, *e.target_params, shape, kind.regression, &sized_count);
-      auto training = model.training;
-      if (!training.contains("loss"))
-        training["loss"] = task.loss.empty() ? kind.default_objective : task.loss;
+        p.spec = size_to_parameters(p.spec, *e.target_params, shape, kind.regression);
+      if (!p.training.contains("loss"))
+        p.training["loss"] = task.loss.empty() ? kind.default_objective : task.loss;
+      FitRequest check;
+      check.model = p.spec;
+      check.training = TrainOptions::from_json(p.training);
+      check.kind = task.kind;
+      try {
+        check_fit_request(shape, check);
+      } catch (const std::invalid_argument& error) {
+        throw std::invalid_argument(
+            fmt::format("task {}, model {}: {}", task.name, model.label, error.what()));
+      }
+      planned.push_back(std::move(p));
+    }
+    for (size_t m = 0; m < e.models.size(); ++m) {
+      const auto& model = e.models[m];
+      const auto& spec = planned[m].spec;
+      auto training = planned[m].training;
       for (const auto seed : e.seeds) {
         ++index;
         training["seed"] = seed;

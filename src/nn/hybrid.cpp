@@ -122,8 +122,10 @@ Moments HybridLayerImpl::forward(const Moments& input) {
     }
     case Combine::Gate:
       out = g && r ? moments_product(hr, gaussian(input)) : g ? gaussian(input) : hr;
-      // The fraction of open gates (all open without a ReLU path).
-      gaussian_share = r ? (hr.mean > 0).to(hr.mean.dtype()).mean(1, true) : column_of(1, out.mean);
+      // The fraction of gates open to the Gaussian path (all without a ReLU
+      // path, none without a Gaussian one).
+      gaussian_share =
+          g && r ? (hr.mean > 0).to(hr.mean.dtype()).mean(1, true) : column_of(g ? 1 : 0, out.mean);
       break;
     case Combine::Stabilise: {
       if (!g) {

@@ -19,14 +19,20 @@ torch::Tensor swap_first_two(const torch::Tensor& x) {
 
 SymmetrisedImpl::SymmetrisedImpl(ModelPtr base) : base_(register_module("base", std::move(base))) {}
 
-Moments SymmetrisedImpl::forward(const Moments& input) {
+Moments SymmetrisedImpl::forward(const Moments& input) { return predict(input).moments(); }
+
+Prediction SymmetrisedImpl::predict(const Moments& input) {
   if (input.mean.flatten(1).size(1) < 2)
     throw std::invalid_argument("symmetrise: the model needs at least two inputs to swap");
-  const auto a = base_->forward(input);
-  const auto b = base_->forward(
+  const auto a = base_->predict(input);
+  const auto b = base_->predict(
       {swap_first_two(input.mean), input.var.defined() ? swap_first_two(input.var) : input.var});
-  Moments out{(a.mean + b.mean) / 2, {}};
+  Prediction out{(a.mean + b.mean) / 2, {}, {}};
   if (a.var.defined() && b.var.defined()) out.var = (a.var + b.var) / 2;
+  // The gate averages like the mean; per-expert extras do not (the average
+  // of two mixtures is not a mixture of the averaged experts): dropped.
+  if (a.extras.count("gate") && b.extras.count("gate"))
+    out.extras["gate"] = (a.extras.at("gate") + b.extras.at("gate")) / 2;
   return out;
 }
 

@@ -4,7 +4,8 @@
 // Every family accepts the model option `symmetrise = true` (nn/registry.cpp
 // wraps what the family builds). The output variance is the mean of the two
 // variances: an upper bound of the variance of the average, whatever the
-// correlation of the two evaluations. Parameter groups, data-dependent
+// correlation of the two evaluations. A gate extra is averaged too; other
+// extras (a mixture's experts) are dropped. Parameter groups, data-dependent
 // initialisation and direct fitting are the wrapped model's.
 // The model sees standardised inputs: prepare_model (train/fit.cpp) gives
 // the first two inputs one common mean and scale, so the symmetry holds for
@@ -19,6 +20,7 @@ class SymmetrisedImpl : public ModelImpl {
  public:
   explicit SymmetrisedImpl(ModelPtr base);  // base takes >= 2 (flattened) inputs
   Moments forward(const Moments& input) override;
+  Prediction predict(const Moments& input) override;  // extras: the mean "gate" of both
   std::vector<ParameterGroup> parameter_groups() override { return base_->parameter_groups(); }
   void initialise(const torch::Tensor& x, const torch::Tensor& y) override {
     base_->initialise(x, y);

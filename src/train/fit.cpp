@@ -58,6 +58,24 @@ void polish_with_lbfgs(Network& network, const Objective& objective, const Batch
 
 }  // namespace
 
+namespace {
+// Weight initialisation (and data-dependent initialisation such as k-means++
+// centres) draws from LibTorch's global generator: seeded and used under one
+// lock, so that concurrent fits stay reproducible.
+std::mutex global_generator;
+}  // namespace
+
+void check_fit_request(const ModelShape& shape, const FitRequest& request) {
+  const auto& kind = find_task_kind(request.kind);
+  std::lock_guard<std::mutex> lock(global_generator);
+  torch::manual_seed(request.training.seed);
+  Network network(build_model(request.model, shape), shape, kind.regression,
+                  request.training.noise_init);
+  const auto objective =
+      make_objective(request.training.loss, kind.name, request.training.loss_options);
+  check_training_options(request.training, network, *objective);
+}
+
 TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   if (train.size() < 1) throw std::invalid_argument("fit: no training rows");
   if (request.dtype != "float32" && request.dtype != "float64")
@@ -72,10 +90,6 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
   if (m.outputs.empty())
     throw std::invalid_argument("fit: the data has no outputs (targets or classes)");
   const ModelShape shape{train.x.sizes().slice(1).vec(), static_cast<int64_t>(m.outputs.size())};
-  // Weight initialisation (and data-dependent initialisation such as
-  // k-means++ centres) draws from LibTorch's global generator: seeded and
-  // used under one lock, so that concurrent fits stay reproducible.
-  static std::mutex global_generator;
   std::lock_guard<std::mutex> lock(global_generator);
   torch::manual_seed(request.training.seed);
   m.network =
@@ -116,6 +130,7 @@ TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& va
   const auto device = device_of(m);
   const auto train_batch = to_batch(train, device), validation_batch = to_batch(validation, device);
   m.network->train();
+  check_training_options(request.training, m.network, *objective);
   TrainResult result;
   auto& body = m.network->body();
   if (body.fits_directly()) {

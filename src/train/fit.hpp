@@ -34,6 +34,11 @@ struct FitOutcome {
 // initialisation.
 TrainedModel prepare_model(const Dataset& train, const FitRequest& request);
 
+// Whether `request` can train a model of `shape` (model options, objective,
+// training options against the model: check_training_options), without
+// data or training. Throws std::invalid_argument.
+void check_fit_request(const ModelShape& shape, const FitRequest& request);
+
 // Trains `model` (fresh, or loaded from a checkpoint with hooks.resume) and
 // records the training in model.training. validation may be empty.
 TrainResult train_model(TrainedModel& model, const Dataset& train, const Dataset& validation,

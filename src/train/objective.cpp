@@ -60,14 +60,23 @@ struct Experts {
   torch::Tensor mean, var, logit;  // [n, 2, outputs] x2, [n, 1]
 };
 
+const std::vector<std::string> kExpertExtras = {"expert_mean", "expert_var", "gate_logit"};
+const char* const kNeedsExperts =
+    "needs a model of two experts with a gate (model hybrid with combine = experts and both "
+    "paths, not symmetrised)";
+
 Experts experts_of(const Prediction& p, const std::string& loss) {
-  for (const char* key : {"expert_mean", "expert_var", "gate_logit"})
-    if (!p.extras.count(key))
-      throw std::invalid_argument("loss '" + loss +
-                                  "' needs a model of two experts with a gate (model hybrid with "
-                                  "combine = experts and both paths)");
+  for (const auto& key : kExpertExtras)
+    if (!p.extras.count(key)) throw std::invalid_argument("loss '" + loss + "' " + kNeedsExperts);
   return {p.extras.at("expert_mean"), p.extras.at("expert_var"), p.extras.at("gate_logit")};
 }
+
+// The two-expert objectives' requirement.
+class ExpertObjective : public Objective {
+ public:
+  std::vector<std::string> needed_extras() const override { return kExpertExtras; }
+  std::string needs_message() const override { return kNeedsExperts; }
+};
 
 // The mixture's log-density per row: logsumexp over experts k of
 // log pi_k + sum_outputs log N(y; m_k, s_k^2), with log pi from log-sigmoids
@@ -81,7 +90,7 @@ torch::Tensor mixture_log_density(const Experts& e, const torch::Tensor& y) {
 }
 
 // Two-expert mixture NLL (seed 001), per target value like nll.
-class MoeObjective : public Objective {
+class MoeObjective : public ExpertObjective {
  public:
   LossParts loss(Network& model, const Batch& b) const override {
     const auto e = experts_of(model->forward(b.x), "moe");
@@ -95,7 +104,7 @@ class MoeObjective : public Objective {
 // Multi-head: the gate is a regime classifier trained on the regime each row
 // belongs to (the expert that fits it better, by squared error, not
 // differentiated), and that expert's mean regresses the magnitude.
-class MultiheadObjective : public Objective {
+class MultiheadObjective : public ExpertObjective {
  public:
   LossParts loss(Network& model, const Batch& b) const override {
     const auto e = experts_of(model->forward(b.x), "multihead");
@@ -217,6 +226,10 @@ const ObjectiveInfo& find_objective(const std::string& name) { return registry()
 ObjectiveOptions resolve_objective_options(const std::string& name,
                                            const std::map<std::string, double>& options) {
   const auto& info = find_objective(name);
+  if (info.options.empty() && !options.empty())
+    throw OptionError(
+        "loss_options." + options.begin()->first,
+        "loss " + name + " takes no options (loss_options has '" + options.begin()->first + "')");
   try {
     return resolve_options("loss " + name, info.options, nlohmann::json(options))
         .get<ObjectiveOptions>();

@@ -33,6 +33,10 @@ class Objective {
  public:
   virtual ~Objective() = default;
   virtual LossParts loss(Network& model, const Batch& batch) const = 0;
+  // Prediction extras the loss reads (e.g. a mixture's "expert_mean"), and
+  // what to tell a user whose model lacks them.
+  virtual std::vector<std::string> needed_extras() const { return {}; }
+  virtual std::string needs_message() const { return ""; }
   // Runs once after training (e.g. mse sets the output noise by moment
   // matching on `data`). Default: nothing.
   virtual void finish(Network& model, const Batch& data) const;

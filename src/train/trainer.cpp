@@ -81,7 +81,7 @@ const std::vector<OptionSpec>& TrainOptions::specs() {
          0,
          1e9},
         {"loss_options", nlohmann::json::object(),
-         "the objective's options, e.g. {delta = 0.1} for huber (see `gsnn catalog`)"},
+         "the objective's options, e.g. {delta = 0.1} for huber (`gsnn tasks` lists them)"},
         {"penalty",
          nlohmann::json::object(),
          "weight per model penalty, e.g. {gate_entropy = 0.1, smoothness = 1e-3} (hybrid: "
@@ -153,15 +153,24 @@ void restore_snapshot(torch::nn::Module& m, const std::vector<torch::Tensor>& s)
   for (size_t i = 0; i < all.size(); ++i) all[i].copy_(s[i]);
 }
 
-void check_options(const TrainOptions& o, const OptimizerInfo& opt,
-                   const std::vector<ParameterGroup>& groups, const Batch& train,
-                   bool has_validation) {
-  if (o.steps < 1) throw std::invalid_argument("training: steps must be >= 1");
+// What depends on the data rather than on the model.
+void check_data(const TrainOptions& o, const Batch& train, bool has_validation) {
   if (train.size() < 1) throw std::invalid_argument("training: no training rows");
-  if (!(o.lr_final_ratio > 0 && o.lr_final_ratio <= 1))
-    throw std::invalid_argument("training: lr_final_ratio must be in (0, 1]");
   if (o.patience > 0 && !has_validation)
     throw std::invalid_argument("training: patience (early stopping) needs validation data");
+}
+
+void check_optimizer(const TrainOptions& o, const OptimizerInfo& opt,
+                     const std::vector<ParameterGroup>& groups) {
+  if (o.steps < 1) throw std::invalid_argument("training: steps must be >= 1");
+  if (!(o.lr_final_ratio > 0 && o.lr_final_ratio <= 1))
+    throw std::invalid_argument("training: lr_final_ratio must be in (0, 1]");
+  // L-BFGS runs the iterations between two checks in one call: a schedule
+  // within them would only change at checks.
+  if (opt.full_batch_only && (!o.freeze.empty() || o.penalty_steps > 0))
+    throw std::invalid_argument(
+        "training: freeze and penalty_steps need a first-order optimiser (" + opt.name +
+        " runs its iterations between checks in one call)");
   if (opt.full_batch_only && o.batch_size > 0)
     throw std::invalid_argument("training: " + opt.name + " needs full batch (batch_size = 0)");
   if (opt.full_batch_only && o.clip_norm > 0)
@@ -181,6 +190,14 @@ void check_options(const TrainOptions& o, const OptimizerInfo& opt,
 }
 
 void check_penalties(const TrainOptions& o, const ModelImpl& body) {
+  if (body.fits_directly()) {
+    if (!o.freeze.empty() || !o.group_lr.empty() || !o.penalty.empty() ||
+        (o.loss != "mse" && o.loss != "nll"))
+      throw std::invalid_argument(
+          "training: this model is fitted by its own method (e.g. a GP by its likelihood): "
+          "loss (other than mse or nll), freeze, group_lr and penalty do not apply");
+    return;
+  }
   const auto offered = body.penalty_names();
   for (const auto& [name, weight] : o.penalty)
     if (std::find(offered.begin(), offered.end(), name) == offered.end())
@@ -220,6 +237,24 @@ std::vector<std::pair<std::string, double>> part_values(const LossParts& l) {
 
 }  // namespace
 
+void check_training_options(const TrainOptions& o, Network& model, const Objective& objective) {
+  check_penalties(o, model->body());
+  if (model->body().fits_directly()) return;
+  check_optimizer(o, find_optimizer(o.optimizer), model->parameter_groups());
+  const auto needs = objective.needed_extras();
+  if (needs.empty()) return;
+  // One sample through the model shows what its predictions hold.
+  torch::NoGradGuard guard;
+  const auto& in = model->shape().input_shape;
+  std::vector<int64_t> sizes = {1};
+  sizes.insert(sizes.end(), in.begin(), in.end());
+  const auto sample = model->forward(torch::zeros(sizes, reference_tensor(*model).options()));
+  model->body().take_penalties();
+  for (const auto& key : needs)
+    if (!sample.extras.count(key))
+      throw std::invalid_argument("training: loss '" + o.loss + "' " + objective.needs_message());
+}
+
 TrainResult train_network(Network& model, const Objective& objective, const Batch& train,
                           const Batch& validation, const TrainOptions& options,
                           const std::string& label, const TrainHooks& hooks) {
@@ -228,8 +263,8 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
   const auto& schedule = find_schedule(o.lr_schedule);
   const bool has_validation = validation.size() > 0;
   auto groups = model->parameter_groups();
-  check_options(o, opt_info, groups, train, has_validation);
-  check_penalties(o, model->body());
+  check_data(o, train, has_validation);
+  check_training_options(o, model, objective);
   const int64_t n = train.size();
   const bool full_batch = o.batch_size == 0 || o.batch_size >= n;
   const bool lbfgs = opt_info.name == "lbfgs";

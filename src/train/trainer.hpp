@@ -111,6 +111,15 @@ struct TrainHooks {
   std::function<Batch(int64_t step)> fresh_batch;
 };
 
+// Checks that the options fit the model before any training: penalties it
+// offers, parameter groups named by freeze and group_lr, what the objective
+// reads from its predictions (Objective::needed_extras), the optimiser's
+// limits; a model fitted directly takes none of these. Throws
+// std::invalid_argument. train_network and train_model call it; the runner
+// calls it (check_fit_request) for every model of a task before its first run.
+void check_training_options(const TrainOptions& options, Network& model,
+                            const Objective& objective);
+
 // Trains `model` in place on raw data already on the model's device
 // (validation may be empty). Runs objective.finish() on the validation data
 // (the training data without validation) at the end.
