@@ -97,30 +97,29 @@ TEST(Hybrid, GateAndStabiliseReduceToTheirPurePaths) {
   }
 }
 
+// One path of a two-layer mix hybrid as plain weights: each A folded into the next layer.
+std::vector<torch::Tensor> folded_mix(torch::nn::Module& h, const std::string& path) {
+  const std::string linear = path + ".linear", mix = "mix_" + path;
+  return {param(h, "layer0." + linear + ".weight"),
+          param(h, "layer0." + linear + ".bias"),
+          param(h, "layer1." + linear + ".weight").mm(param(h, "layer0." + mix + ".weight")),
+          param(h, "layer1." + linear + ".bias"),
+          param(h, "readout.linear.weight").mm(param(h, "layer1." + mix + ".weight")),
+          param(h, "readout.linear.bias")};
+}
+
 TEST(Hybrid, MixReducesToItsPurePaths) {
-  // One path of mix is that path with A folded into the next layer's
-  // weights. Exactly so without variance: with it, (W A) o (W A) v is not
+  // Exactly so without variance: with it, (W A) o (W A) v is not
   // (W o W)(A o A) v, the independence the next layer assumes.
   const auto in = input_moments();
   auto g = hybrid(Combine::Mix, Paths::Gaussian, 2, 2, 1, 0.0);
   auto gsnn = gsnn_like(2, 0.0);
-  copy_parameters(
-      *gsnn,
-      {param(*g, "layer0.gaussian.linear.weight"), param(*g, "layer0.gaussian.linear.bias"),
-       param(*g, "layer1.gaussian.linear.weight").mm(param(*g, "layer0.mix_gaussian.weight")),
-       param(*g, "layer1.gaussian.linear.bias"),
-       param(*g, "readout.linear.weight").mm(param(*g, "layer1.mix_gaussian.weight")),
-       param(*g, "readout.linear.bias")});
+  copy_parameters(*gsnn, folded_mix(*g, "gaussian"));
   expect_same(g->forward({in.mean, {}}), gsnn->forward({in.mean, {}}));
 
   auto r = hybrid(Combine::Mix, Paths::Relu);
   auto mlp = relu_mlp_like(2);
-  copy_parameters(*mlp,
-                  {param(*r, "layer0.relu.linear.weight"), param(*r, "layer0.relu.linear.bias"),
-                   param(*r, "layer1.relu.linear.weight").mm(param(*r, "layer0.mix_relu.weight")),
-                   param(*r, "layer1.relu.linear.bias"),
-                   param(*r, "readout.linear.weight").mm(param(*r, "layer1.mix_relu.weight")),
-                   param(*r, "readout.linear.bias")});
+  copy_parameters(*mlp, folded_mix(*r, "relu"));
   expect_same(r->forward({in.mean, {}}), mlp->forward({in.mean, {}}));
 }
 
