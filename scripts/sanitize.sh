@@ -39,5 +39,5 @@ echo "== ThreadSanitizer: the Predictor from many threads"
 tsan="$root/build-tsan"
 cmake -S . -B "$tsan" "${common[@]}" -DGSNN_SANITIZE=thread
 cmake --build "$tsan" -j "$(nproc)" --target gsnn_tests
-TSAN_OPTIONS=halt_on_error=1 "$tsan/tests/gsnn_tests" --gtest_filter='SavedModel.PredictorIsThreadSafe'
+TSAN_OPTIONS=halt_on_error=1 "$tsan/tests/gsnn_tests" --gtest_filter='SavedModel.PredictorIsThreadSafe:HybridFiles.PredictsFromSeveralThreads'
 echo "sanitizers and fuzzers: all passed"

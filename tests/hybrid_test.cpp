@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <thread>
 
+#include "gsnn/predictor.hpp"
 #include "io/model_file.hpp"
 #include "nn/gsnn_model.hpp"
 #include "nn/hybrid.hpp"
@@ -167,7 +169,7 @@ TEST(Hybrid, OneLayerVarianceMatchesMonteCarlo) {
     HybridLayer layer(2, o);
     layer->to(torch::kFloat64);
     torch::NoGradGuard guard;
-    const auto predicted = layer->forward({x, {}});
+    const auto predicted = layer->forward({x, {}}).out;
     auto lin = [&](const std::string& name, const torch::Tensor& v) {
       const auto* b = layer->named_parameters().find(name + ".bias");
       const auto out = v.mm(param(*layer, name + ".weight").t());
@@ -278,6 +280,26 @@ TEST(HybridObjectives, HuberIsHalfMseWithinItsThresholdAndLinearBeyond) {
               make_objective("huber", "regression", {{"delat", 1}});
             }).find("unknown option 'delat'"),
             std::string::npos);
+}
+
+TEST(HybridObjectives, MultiheadLearnsTheTaskRegimeWhereItIsGiven) {
+  auto net = experts_network(4);
+  const auto x = torch::linspace(-1, 1, 8, torch::kFloat64).unsqueeze(1);
+  const auto y = x.square();
+  const auto multihead = make_objective("multihead", "regression");
+  const auto p = net->forward(x);
+  const auto m = p.extras.at("expert_mean");
+  for (int regime : {1, 0}) {  // 1: the Gaussian expert's regime
+    SCOPED_TRACE(regime);
+    Batch b{x, y, torch::full({8, 1}, double(regime), torch::kFloat64)};
+    const auto parts = multihead->loss(net, b).parts;
+    ASSERT_EQ(parts.size(), 2u);
+    const auto expert = m.select(1, regime == 1 ? 0 : 1);
+    EXPECT_NEAR(parts[0].second.item<double>(), (y - expert).square().mean().item<double>(), 1e-12);
+    const auto logit = p.extras.at("gate_logit");
+    const auto bce = regime == 1 ? -torch::log_sigmoid(logit) : -torch::log_sigmoid(-logit);
+    EXPECT_NEAR(parts[1].second.item<double>(), bce.mean().item<double>(), 1e-12);
+  }
 }
 
 TEST(HybridObjectives, ExpertLossesNeedExperts) {
@@ -459,6 +481,38 @@ TEST(HybridChecks, AnExperimentIsCheckedBeforeItsFirstRun) {
   EXPECT_EQ(results, 0);
 }
 
+// Layers return their gate shares rather than keep them: a saved hybrid
+// predicts from several threads at once (run under TSan by scripts/sanitize.sh).
+TEST(HybridFiles, PredictsFromSeveralThreads) {
+  test::TempDir dir;
+  const auto data = find_task("smooth2d").generate(2);
+  for (const char* combine : {"mix", "experts"}) {
+    SCOPED_TRACE(combine);
+    FitRequest r;
+    r.model = resolve_model("hybrid", {{"combine", combine}, {"width", 6}});
+    r.training.steps = 5;
+    r.training.progress = false;
+    save_model(fit_model(data.train, {}, r).model, dir.file(combine));
+    const auto p = Predictor::load(dir.file(combine));
+    const auto x = data.train.x.contiguous();
+    const size_t n = x.size(0);
+    std::vector<double> ref_mean(n), ref_std(n);
+    p.predict(x.data_ptr<double>(), n, ref_mean.data(), ref_std.data());
+    std::vector<int> mismatches(4, 0);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t)
+      threads.emplace_back([&, t] {
+        std::vector<double> mean(n), std(n);
+        for (int rep = 0; rep < 10; ++rep) {
+          p.predict(x.data_ptr<double>(), n, mean.data(), std.data());
+          mismatches[t] += mean != ref_mean || std != ref_std;
+        }
+      });
+    for (auto& t : threads) t.join();
+    for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0);
+  }
+}
+
 TEST(PiecewiseTasks, SetsLieWhereTheySayAndGradientsMatchFiniteDifferences) {
   for (const char* name :
        {"jump-kink", "phase-circle", "stress-strain", "boundary-layer", "conditional-arithmetic"}) {
@@ -495,6 +549,9 @@ TEST(PiecewiseTasks, SetsLieWhereTheySayAndGradientsMatchFiniteDifferences) {
       }
     }
     EXPECT_EQ(data.evaluation[1].name, "near_switch");
+    ASSERT_TRUE(data.train.regime.defined());
+    EXPECT_GT(data.train.regime.sum().item<double>(), 0);  // both regimes are drawn
+    EXPECT_LT(data.train.regime.sum().item<double>(), 50);
     EXPECT_EQ(data.evaluation[3].name, "out_of_domain");
     EXPECT_FALSE(torch::equal(data.evaluation[1].data.y, away.data.y));
   }
@@ -507,6 +564,8 @@ TEST(PiecewiseTasks, SetsLieWhereTheySayAndGradientsMatchFiniteDifferences) {
   EXPECT_LT(distance(near).max().item<double>(), 0.05);
   EXPECT_GE(distance(away).min().item<double>(), 0.05);
   EXPECT_GT(data.evaluation[3].data.x.abs().min().item<double>(), 1.0);
+  EXPECT_TRUE(torch::equal(data.evaluation[0].data.regime,
+                           (data.evaluation[0].data.x > 0.3).to(torch::kFloat64)));
 }
 
 TEST(PiecewiseTasks, ResultsHoldTheDerivativeErrorAndTheGate) {

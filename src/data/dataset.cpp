@@ -11,7 +11,12 @@
 namespace gsnn {
 
 Dataset Dataset::rows(const torch::Tensor& index) const {
-  return {x.index_select(0, index), y.index_select(0, index), input_names, target_names, classes};
+  return {x.index_select(0, index),
+          y.index_select(0, index),
+          input_names,
+          target_names,
+          classes,
+          regime.defined() ? regime.index_select(0, index) : torch::Tensor()};
 }
 
 void label_classes(Dataset& d, const std::string& source) {

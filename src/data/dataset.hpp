@@ -19,6 +19,9 @@ struct Dataset {
   std::vector<std::string> input_names;   // one per input column of a table
   std::vector<std::string> target_names;  // one per target column
   std::vector<std::string> classes;       // classification: the class names, index order
+  // Optional [n, 1], 0 or 1: the regime each row belongs to, where a task
+  // knows it (seed 001's piecewise tasks); the multihead objective learns it.
+  torch::Tensor regime = {};
 
   int64_t size() const { return x.defined() ? x.size(0) : 0; }
   Dataset rows(const torch::Tensor& index) const;

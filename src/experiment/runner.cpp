@@ -386,7 +386,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         if (task.fresh_train)
           hooks.fresh_batch = [&](int64_t step) {
             const auto d = task.fresh_train(step, e.data_seed);
-            return Batch{d.x, d.y};
+            return Batch{d.x, d.y, d.regime};
           };
         if (!kind.tracked.empty() && !data.evaluation.empty())
           hooks.track = [&] { return tracked_metrics(trained, kind, data.evaluation.front()); };

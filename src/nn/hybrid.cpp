@@ -106,11 +106,11 @@ HybridLayerImpl::HybridLayerImpl(int64_t inputs, const HybridOptions& o)
   }
 }
 
-Moments HybridLayerImpl::forward(const Moments& input) {
+HybridLayerOutput HybridLayerImpl::forward(const Moments& input) {
   const bool g = paths_ != Paths::Relu, r = paths_ != Paths::Gaussian;
   Moments hr, out;
+  torch::Tensor gaussian_share;
   if (r) hr = relu(input);
-  relu_output = r ? hr.mean : torch::Tensor();
   switch (combine_) {
     case Combine::Mix: {
       Moments a, b;
@@ -141,7 +141,7 @@ Moments HybridLayerImpl::forward(const Moments& input) {
     case Combine::Experts:
       throw std::logic_error("HybridLayer: experts is a whole-network combination");
   }
-  return out;
+  return {out, r ? hr.mean : torch::Tensor(), gaussian_share};
 }
 
 HybridImpl::HybridImpl(HybridOptions options) : options_(std::move(options)) {
@@ -241,18 +241,20 @@ void HybridImpl::record_smoothness(const torch::Tensor& x, const torch::Tensor& 
 Prediction HybridImpl::predict_layers(const Moments& x) {
   Moments h = x;
   torch::Tensor relu_sum;  // sum of every ReLU unit's output, for the smoothness penalty
+  torch::Tensor share;
   for (auto& layer : layers_) {
-    h = layer(h);
-    if (layer->relu_output.defined())
-      relu_sum =
-          relu_sum.defined() ? relu_sum + layer->relu_output.sum() : layer->relu_output.sum();
+    auto l = layer(h);
+    h = l.out;
+    share = l.gaussian_share;
+    if (l.relu_output.defined())
+      relu_sum = relu_sum.defined() ? relu_sum + l.relu_output.sum() : l.relu_output.sum();
   }
   record_smoothness(x.mean, relu_sum);
   Prediction p;
   const auto out = readout_(h);
   p.mean = out.mean;
   p.var = out.var;
-  p.extras["gate"] = layers_.back()->gaussian_share;
+  p.extras["gate"] = share;
   return p;
 }
 

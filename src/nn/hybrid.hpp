@@ -56,14 +56,20 @@ class ReluPathImpl : public torch::nn::Module {
 };
 TORCH_MODULE(ReluPath);
 
+// What a hybrid layer returns: its output moments, the ReLU path's output
+// (undefined without one) and the Gaussian path's share [n, 1] (see
+// HybridImpl::predict's "gate"). Returned, not stored: a model predicts
+// from several threads.
+struct HybridLayerOutput {
+  Moments out;
+  torch::Tensor relu_output, gaussian_share;
+};
+
 // One hidden layer of the mix, gate or stabilise combination.
 class HybridLayerImpl : public torch::nn::Module {
  public:
   HybridLayerImpl(int64_t inputs, const HybridOptions& options);
-  Moments forward(const Moments& input);
-  // The ReLU path's output and the Gaussian path's share of the last
-  // forward (see HybridImpl::predict's "gate").
-  torch::Tensor relu_output, gaussian_share;
+  HybridLayerOutput forward(const Moments& input);
 
   GaussianSmoothing gaussian{nullptr};
   ReluPath relu{nullptr};

@@ -121,8 +121,11 @@ void plot_lines(const PlotSpec& spec) {
     write_file_atomically(data, rows);
     // Series with their own colour ("lc ...") leave the palette to the others,
     // so a model keeps its colour across figures.
+    // gnuplot cycles 8 colours: the next 8 series are dashed, and so on.
     const bool own_colour = series.style.find("lc ") != std::string::npos;
-    const std::string colour = own_colour ? "" : fmt::format(" lt {}", ++palette_index);
+    if (!own_colour) ++palette_index;
+    const std::string colour =
+        own_colour ? "" : fmt::format(" lt {} dt {}", palette_index, 1 + (palette_index - 1) / 8);
     if (band)
       plots += fmt::format(
           "{} using 1:3:4 with filledcurves fc lt {} fs transparent solid 0.2 "

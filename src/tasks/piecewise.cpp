@@ -26,6 +26,7 @@ struct PiecewiseLaw {
   std::function<double(const double*)> f;
   std::function<void(const double*, double*)> gradient;  // of f, where smooth
   std::function<double(const double*)> distance;         // to the switching set
+  std::function<bool(const double*)> regime;             // regime 1 (else 0), for multihead
   std::function<void(Random&, double*)> outside;         // an out-of-domain point
   std::function<void(Random&, double*)> inside = {};  // a training point (default: uniform in box)
 };
@@ -70,8 +71,12 @@ Task piecewise_task(const PiecewiseLaw& law, const nlohmann::json& given) {
         uniform_in(rng, law.box, x);
     };
     auto sample = [&](int64_t n, const std::function<void(double*)>& point) {
-      return sample_dataset(
+      auto d = sample_dataset(
           n, dim, [&](int64_t, double* x) { point(x); }, law.f, law.inputs);
+      d.regime = torch::empty({n, 1}, torch::kFloat64);
+      for (int64_t i = 0; i < n; ++i)
+        d.regime[i][0] = law.regime(d.x[i].contiguous().data_ptr<double>()) ? 1.0 : 0.0;
+      return d;
     };
     auto near = [&](const double* x) { return law.distance(x) < law.band; };
     TaskData d;
@@ -122,6 +127,7 @@ PiecewiseLaw jump_kink() {
     g[0] = 3 * std::cos(3 * x[0]) + 0.5 * sign(x[0] + 0.4);
   };
   l.distance = [](const double* x) { return std::min(std::abs(x[0] + 0.4), std::abs(x[0] - 0.3)); };
+  l.regime = [](const double* x) { return x[0] > 0.3; };
   l.outside = [](Random& rng, double* x) {
     const double r = rng.uniform(1, 1.5);
     x[0] = rng.uniform(0, 1) < 0.5 ? -r : r;
@@ -162,6 +168,7 @@ PiecewiseLaw phase_circle() {
     }
   };
   l.distance = [](const double* x) { return std::abs(std::hypot(x[0], x[1]) - 0.6); };
+  l.regime = inner;
   l.outside = outside_square;
   return l;
 }
@@ -192,6 +199,7 @@ PiecewiseLaw stress_strain() {
     g[1] = elastic ? 0 : -0.4 * 0.9;
   };
   l.distance = [yield](const double* x) { return std::abs(x[0] - yield(x)); };
+  l.regime = [yield](const double* x) { return x[0] <= yield(x); };  // elastic
   l.outside = [](Random& rng, double* x) {
     x[0] = rng.uniform(3, 4.5);
     x[1] = rng.uniform(0, 1);
@@ -230,6 +238,7 @@ PiecewiseLaw boundary_layer() {
     g[1] = -((da - de1) * (1 - e1) + (a - e1) * de1) / ((1 - e1) * (1 - e1));
   };
   l.distance = [](const double* x) { return (1 - x[0]) / (5 * x[1]); };
+  l.regime = [](const double* x) { return 1 - x[0] >= 5 * x[1]; };  // outside the layer
   l.outside = [](Random& rng, double* x) {
     x[0] = rng.uniform(0, 1);
     x[1] = rng.uniform(0.1, 0.2);
@@ -254,6 +263,7 @@ PiecewiseLaw conditional_arithmetic() {
     g[2] = 0;
   };
   l.distance = [](const double* x) { return std::abs(x[2]); };
+  l.regime = [](const double* x) { return x[2] > 0; };
   l.outside = [](Random& rng, double* x) {
     outside_square(rng, x);
     x[2] = rng.uniform(-1, 1);

@@ -12,7 +12,8 @@ namespace {
 
 Batch to_batch(const Dataset& d, const torch::Device& device) {
   if (d.size() == 0) return {};
-  return {d.x.to(device), d.y.to(device)};
+  return {d.x.to(device), d.y.to(device),
+          d.regime.defined() ? d.regime.to(device) : torch::Tensor()};
 }
 
 torch::Device device_of(const TrainedModel& m) { return reference_tensor(*m.network).device(); }

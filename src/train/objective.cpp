@@ -102,14 +102,18 @@ class MoeObjective : public ExpertObjective {
 };
 
 // Multi-head: the gate is a regime classifier trained on the regime each row
-// belongs to (the expert that fits it better, by squared error, not
-// differentiated), and that expert's mean regresses the magnitude.
+// belongs to, and that regime's expert regresses the magnitude. Regime 1 is
+// the Gaussian expert's. Labels come from the task (Batch::regime) or, where
+// it has none, from the expert that fits the row better (by squared error,
+// not differentiated).
 class MultiheadObjective : public ExpertObjective {
  public:
   LossParts loss(Network& model, const Batch& b) const override {
     const auto e = experts_of(model->forward(b.x), "multihead");
     const auto err2 = (model->scale_targets(b.y).unsqueeze(1) - e.mean).square().sum(2);  // [n, 2]
-    const auto gaussian = (err2.select(1, 0) <= err2.select(1, 1)).to(err2.dtype()).detach();
+    const auto gaussian = b.regime.defined()
+                              ? b.regime.reshape({-1}).to(err2.dtype())
+                              : (err2.select(1, 0) <= err2.select(1, 1)).to(err2.dtype()).detach();
     const auto regression =
         (gaussian * err2.select(1, 0) + (1 - gaussian) * err2.select(1, 1)).mean() / b.y.size(1);
     const auto regime =

@@ -21,6 +21,7 @@ namespace gsnn {
 // [n, targets] (class indices as numbers for classification).
 struct Batch {
   torch::Tensor x, y;
+  torch::Tensor regime = {};  // optional [n, 1] 0/1 regime labels (Dataset::regime)
   int64_t size() const { return x.defined() ? x.size(0) : 0; }
 };
 

@@ -361,7 +361,9 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
     Batch batch = train;
     if (hooks.fresh_batch) {
       batch = hooks.fresh_batch(step);
-      batch = {batch.x.to(train.x.device()), batch.y.to(train.x.device())};
+      const auto device = train.x.device();
+      batch = {batch.x.to(device), batch.y.to(device),
+               batch.regime.defined() ? batch.regime.to(device) : torch::Tensor()};
     } else if (!full_batch) {
       if (cursor + o.batch_size > n) {
         order = torch::randperm(n, generator, torch::TensorOptions().dtype(torch::kInt64));
@@ -369,7 +371,8 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
       }
       const auto index = order.slice(0, cursor, cursor + o.batch_size).to(train.x.device());
       cursor += o.batch_size;
-      batch = {train.x.index_select(0, index), train.y.index_select(0, index)};
+      batch = {train.x.index_select(0, index), train.y.index_select(0, index),
+               train.regime.defined() ? train.regime.index_select(0, index) : torch::Tensor()};
     }
 
     double step_loss = 0;
