@@ -70,7 +70,7 @@ PY
 "$build/bench/bench_hybrid_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
   --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/hybrid.json"
 /usr/bin/python3 - "$tmp/hybrid.json" <<'PY' >> docs/benchmarks.md
-import json, sys
+import datetime, json, sys
 rows = {}
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
     if b.get("aggregate_name") == "median":
@@ -82,6 +82,7 @@ print("`experts_moe` is trained by the mixture NLL; `_smoothness` adds the ReLU 
 print("input-gradient penalty (a double backward). Ratios against the GSNN and the MLP steps of")
 print("the same run; no Python peer (the hybrid has no PyTorch counterpart to run). Source:")
 print("bench/hybrid_step.cpp.\n")
+print(f"Command: `bench/run.sh` (its last part), {datetime.date.today()}, 2-core machine, one thread.\n")
 print("| step | parameters | ms | / gsnn | / mlp_relu |")
 print("| --- | ---: | ---: | ---: | ---: |")
 g, m = rows["gsnn"][0], rows["mlp_relu"][0]
