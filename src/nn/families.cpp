@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gp/gaussian_process.hpp"
+#include "nn/cnn.hpp"
 #include "nn/gmnm.hpp"
 #include "nn/gsnn_model.hpp"
 #include "nn/hybrid.hpp"
@@ -152,6 +153,47 @@ ModelFamily hybrid_family() {
     h.activation = parse_activation(o.at("activation"));
     h.tau = o.at("tau");
     return std::make_shared<HybridImpl>(h);
+  };
+  return f;
+}
+
+ModelFamily cnn_family() {
+  const CnnOptions d;
+  ModelFamily f;
+  f.name = "cnn";
+  f.summary =
+      "image classifier (seed 002 fig. 4): two conv + pool stages, optional attention, dense "
+      "layer, linear or GMNM head";
+  f.size_option = "hidden";
+  f.options = {
+      {"channels",
+       d.channels,
+       "channels of the first convolution (the second has twice)",
+       {},
+       1,
+       1024},
+      {"hidden", d.hidden, "units of the dense layer before the head", {}, 1, kMaxWidth},
+      {"attention", d.attention, "self-attention block over the feature map's positions"},
+      {"head", d.head, "classification head", {"linear", "gmnm"}},
+      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth},
+      {"rank",
+       d.rank,
+       "GMNM head: projections per component (1: the paper's ridge)",
+       {},
+       1,
+       kMaxWidth},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    CnnOptions c;
+    c.input_shape = shape.input_shape;
+    c.classes = shape.outputs;
+    c.channels = o.at("channels");
+    c.hidden = o.at("hidden");
+    c.attention = o.at("attention");
+    c.head = o.at("head");
+    c.components = o.at("components");
+    c.rank = o.at("rank");
+    return std::make_shared<CnnImpl>(c);
   };
   return f;
 }

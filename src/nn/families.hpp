@@ -8,6 +8,7 @@ namespace gsnn {
 ModelFamily gsnn_family();
 ModelFamily mlp_family();
 ModelFamily hybrid_family();
+ModelFamily cnn_family();
 ModelFamily lengthscale_family();
 ModelFamily gmnm_family();
 ModelFamily kan_family();
