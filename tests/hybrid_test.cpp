@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <thread>
 
 #include "gsnn/predictor.hpp"
 #include "io/model_file.hpp"
@@ -495,21 +494,7 @@ TEST(HybridFiles, PredictsFromSeveralThreads) {
     save_model(fit_model(data.train, {}, r).model, dir.file(combine));
     const auto p = Predictor::load(dir.file(combine));
     const auto x = data.train.x.contiguous();
-    const size_t n = x.size(0);
-    std::vector<double> ref_mean(n), ref_std(n);
-    p.predict(x.data_ptr<double>(), n, ref_mean.data(), ref_std.data());
-    std::vector<int> mismatches(4, 0);
-    std::vector<std::thread> threads;
-    for (int t = 0; t < 4; ++t)
-      threads.emplace_back([&, t] {
-        std::vector<double> mean(n), std(n);
-        for (int rep = 0; rep < 10; ++rep) {
-          p.predict(x.data_ptr<double>(), n, mean.data(), std.data());
-          mismatches[t] += mean != ref_mean || std != ref_std;
-        }
-      });
-    for (auto& t : threads) t.join();
-    for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0);
+    EXPECT_EQ(test::concurrent_mismatches(p, x.data_ptr<double>(), x.size(0), 4, 10), 0);
   }
 }
 

@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "gsnn/predictor.hpp"
 #include "io/files.hpp"
@@ -161,19 +160,7 @@ TEST_F(SavedModel, PredictorIsThreadSafe) {
   EXPECT_NEAR(ref_mean[5], expected.mean[5][0].item<double>(), 1e-12);
   EXPECT_NEAR(ref_std[5], expected.var[5][0].sqrt().item<double>(), 1e-12);
 
-  std::vector<std::thread> threads;
-  std::vector<int> mismatches(8, 0);
-  for (int t = 0; t < 8; ++t) {
-    threads.emplace_back([&, t] {
-      std::vector<double> mean(n), std(n);
-      for (int rep = 0; rep < 20; ++rep) {
-        p.predict(x.data_ptr<double>(), n, mean.data(), std.data());
-        mismatches[t] += mean != ref_mean || std != ref_std;
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  for (int t = 0; t < 8; ++t) EXPECT_EQ(mismatches[t], 0);
+  EXPECT_EQ(test::concurrent_mismatches(p, x.data_ptr<double>(), n, 8, 20), 0);
   EXPECT_THROW(Predictor::load(dir_.file("nowhere")), std::runtime_error);
 }
 

@@ -6,6 +6,8 @@
 #include <iterator>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <unistd.h>
 
@@ -20,6 +22,30 @@ std::string error_message(F&& f) {
     return e.what();
   }
   return "";
+}
+
+// Predictions of `predictor` (a gsnn::Predictor) on the n rows at `x`, made
+// `reps` times by each of `threads` threads at once, that differ from one
+// made alone (0 when prediction is thread-safe and deterministic).
+template <class Predictor>
+int concurrent_mismatches(const Predictor& predictor, const double* x, size_t n, int threads,
+                          int reps) {
+  std::vector<double> ref_mean(n), ref_std(n);
+  predictor.predict(x, n, ref_mean.data(), ref_std.data());
+  std::vector<int> mismatches(threads, 0);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      std::vector<double> mean(n), std(n);
+      for (int rep = 0; rep < reps; ++rep) {
+        predictor.predict(x, n, mean.data(), std.data());
+        mismatches[t] += mean != ref_mean || std != ref_std;
+      }
+    });
+  for (auto& t : pool) t.join();
+  int total = 0;
+  for (int m : mismatches) total += m;
+  return total;
 }
 
 // The whole file at `path` ("" if it cannot be read).
