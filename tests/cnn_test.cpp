@@ -105,15 +105,22 @@ TEST(Cnn, GmnmCentresStartOnTheHiddenFeatures) {
     EXPECT_LT((features - centres[j]).norm(2, 1).min().item<double>(), 1e-5);
 }
 
-TEST(Cnn, TablesAndTinyImagesAreRefused) {
-  EXPECT_NE(test::error_message([] {
-              build_model(resolve_model("cnn", {}), 2, 1);
-            }).find("needs image inputs"),
+TEST(Cnn, TablesTinyImagesAndImpossibleHeadsAreRefused) {
+  EXPECT_NE(test::error_message([] { build_model(resolve_model("cnn", {}), 2, 1); })
+                .find("needs image inputs [channels, height, width] (e.g. the fashion-mnist "
+                      "task); these samples have shape [2]"),
             std::string::npos);
   EXPECT_NE(test::error_message([] {
               build_model(resolve_model("cnn", {}), ModelShape{{1, 8, 8}, 10});
             }).find("at least 10 x 10"),
             std::string::npos);
+  EXPECT_NE(test::error_message([] {
+              build_model(resolve_model("cnn", {{"head", "gmnm"}, {"rank", 29}}), kFashion);
+            }).find("at most hidden (28)"),
+            std::string::npos);
+  // GMNM options do not count against a linear head's size limit.
+  EXPECT_NO_THROW(
+      build_model(resolve_model("cnn", {{"components", 4096}, {"rank", 4096}}), kFashion));
 }
 
 // The four variants on a small fashion-mnist sample through `gsnn run`'s

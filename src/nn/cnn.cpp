@@ -11,22 +11,31 @@ int64_t cnn_feature_side(int64_t side) { return ((side - 2) / 2 - 2) / 2; }
 
 CnnImpl::CnnImpl(CnnOptions options) : options_(std::move(options)) {
   const auto& o = options_;
-  if (o.input_shape.size() != 3)
+  if (o.input_shape.size() != 3) {
+    std::string shape;
+    for (auto s : o.input_shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
     throw std::invalid_argument(
         "cnn: needs image inputs [channels, height, width] (e.g. the fashion-mnist task); these "
-        "samples have " +
-        std::to_string(o.input_shape.size()) + " dimension(s)");
+        "samples have shape [" +
+        shape + "]");
+  }
   const int64_t h = cnn_feature_side(o.input_shape[1]), w = cnn_feature_side(o.input_shape[2]);
   if (h < 1 || w < 1) throw std::invalid_argument("cnn: images must be at least 10 x 10 pixels");
   if (o.channels < 1 || o.hidden < 1 || o.classes < 1 || o.components < 1 || o.rank < 1)
     throw std::invalid_argument("cnn: channels, hidden, components and rank must be >= 1");
   if (o.head != "linear" && o.head != "gmnm")
     throw std::invalid_argument("cnn: head must be linear or gmnm");
-  const double c = o.channels, flat = 2.0 * c * h * w;
-  check_parameter_count("cnn", o.input_shape[0] * c * 9 + 2 * c * c * 9 + 6 * c * c +
-                                   flat * o.hidden +
-                                   double(o.components) * (o.hidden + 2) * (o.rank + 1) +
-                                   double(o.hidden + o.components) * o.classes);
+  const bool gmnm = o.head == "gmnm";
+  if (gmnm && o.rank > o.hidden)
+    throw std::invalid_argument("cnn: the GMNM head's rank must be at most hidden (" +
+                                std::to_string(o.hidden) + ")");
+  // The exact count (GMNM centres included: fixed, but allocated).
+  const double c = o.channels, flat = 2.0 * c * h * w, m = o.components, k = o.rank;
+  const double convs = o.input_shape[0] * c * 9 + c + 2 * c * c * 9 + 2 * c;
+  const double attention = o.attention ? 3 * (4 * c * c + 2 * c) : 0;
+  const double head = gmnm ? m * (k * o.hidden + 2 * k + o.hidden + o.classes) + o.classes
+                           : double(o.hidden) * o.classes + o.classes;
+  check_parameter_count("cnn", convs + attention + flat * o.hidden + o.hidden + head);
   conv1_ = register_module(
       "conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(o.input_shape[0], o.channels, 3)));
   conv2_ = register_module(
