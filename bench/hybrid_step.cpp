@@ -61,8 +61,7 @@ const nlohmann::json kNone = nlohmann::json::object();
 
 BENCHMARK_CAPTURE(step, gsnn, std::string("gsnn"), kNone, std::string("mse"), std::string())
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(step, mlp_relu, std::string("mlp-relu"), kNone, std::string("mse"),
-                  std::string())
+BENCHMARK_CAPTURE(step, mlp_relu, std::string("mlp-relu"), kNone, std::string("mse"), std::string())
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(step, hybrid_mix, std::string("hybrid"), nlohmann::json{{"combine", "mix"}},
                   std::string("mse"), std::string())
