@@ -227,7 +227,7 @@ Prediction HybridImpl::predict(const Moments& input) {
   if (penalty_requested("smoothness") && torch::GradMode::is_enabled() && !x.mean.requires_grad())
     x.mean = x.mean.detach().requires_grad_(true);
   auto p = options_.combine == Combine::Experts ? predict_experts(x) : predict_layers(x);
-  record_penalty("gate_usage", p.extras.at("gate").detach().mean());
+  if (is_training()) record_penalty("gate_usage", p.extras.at("gate").detach().mean());
   return p;
 }
 

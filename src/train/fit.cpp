@@ -10,6 +10,11 @@
 namespace gsnn {
 namespace {
 
+// Weight initialisation (and data-dependent initialisation such as k-means++
+// centres) draws from LibTorch's global generator: seeded and used under one
+// lock, so that concurrent fits stay reproducible.
+std::mutex global_generator;
+
 Batch to_batch(const Dataset& d, const torch::Device& device) {
   if (d.size() == 0) return {};
   return {d.x.to(device), d.y.to(device),
@@ -17,6 +22,17 @@ Batch to_batch(const Dataset& d, const torch::Device& device) {
 }
 
 torch::Device device_of(const TrainedModel& m) { return reference_tensor(*m.network).device(); }
+
+// ||d mean/dx - gradient|| / ||gradient|| of a one-target model at raw inputs x, by autograd.
+double gradient_relative_error(const TrainedModel& m, const torch::Tensor& x,
+                               const torch::Tensor& gradient) {
+  torch::AutoGradMode on(true);
+  Network network = m.network;
+  auto at = x.to(device_of(m), torch::kFloat64).detach().requires_grad_(true);
+  const auto mean = network->predict(at).mean;
+  const auto model_gradient = torch::autograd::grad({mean.sum()}, {at})[0].to(torch::kCPU);
+  return ((model_gradient - gradient).norm() / gradient.norm()).item<double>();
+}
 
 // The second phase of `lbfgs_steps`: L-BFGS from where the first optimiser
 // stopped (full batch, lr 1 with a strong-Wolfe line search), its curve
@@ -57,13 +73,6 @@ void polish_with_lbfgs(Network& network, const Objective& objective, const Batch
   result.phases.insert(result.phases.end(), second.phases.begin(), second.phases.end());
 }
 
-}  // namespace
-
-namespace {
-// Weight initialisation (and data-dependent initialisation such as k-means++
-// centres) draws from LibTorch's global generator: seeded and used under one
-// lock, so that concurrent fits stay reproducible.
-std::mutex global_generator;
 }  // namespace
 
 void check_fit_request(const ModelShape& shape, const FitRequest& request) {
@@ -131,10 +140,10 @@ TrainResult train_model(TrainedModel& m, const Dataset& train, const Dataset& va
   const auto device = device_of(m);
   const auto train_batch = to_batch(train, device), validation_batch = to_batch(validation, device);
   m.network->train();
-  check_training_options(request.training, m.network, *objective);
   TrainResult result;
   auto& body = m.network->body();
   if (body.fits_directly()) {
+    check_training_options(request.training, m.network, *objective);  // train_network's own
     // Fitted by the family's own method (e.g. likelihood maximisation) on
     // the standardised data: same result files, no learning curve.
     const auto start = std::chrono::steady_clock::now();
@@ -172,21 +181,6 @@ FitOutcome fit_model(const Dataset& train, const Dataset& validation, const FitR
   out.result = train_model(out.model, train, validation, request, label);
   return out;
 }
-
-namespace {
-
-// ||d mean/dx - gradient|| / ||gradient|| of a one-target model at raw inputs x, by autograd.
-double gradient_relative_error(const TrainedModel& m, const torch::Tensor& x,
-                               const torch::Tensor& gradient) {
-  torch::AutoGradMode on(true);
-  Network network = m.network;
-  auto at = x.to(device_of(m), torch::kFloat64).detach().requires_grad_(true);
-  const auto mean = network->predict(at).mean;
-  const auto model_gradient = torch::autograd::grad({mean.sum()}, {at})[0].to(torch::kCPU);
-  return ((model_gradient - gradient).norm() / gradient.norm()).item<double>();
-}
-
-}  // namespace
 
 nlohmann::json evaluate_model(const TrainedModel& model, const TaskData& data) {
   const auto& kind = find_task_kind(model.kind);

@@ -344,8 +344,9 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
     hooks.on_checkpoint(s);
   };
 
+  request_penalties(first_step);
   for (int64_t step = first_step; step <= o.steps; ++step) {
-    request_penalties(step);
+    if (step == o.penalty_steps + 1) request_penalties(step);  // their weight reached 0
     const double lr =
         o.lr * schedule.factor(static_cast<double>(step - 1) / o.steps, o.lr_final_ratio);
     for (size_t k = 0; k < optimizer->param_groups().size(); ++k)
