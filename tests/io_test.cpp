@@ -164,6 +164,21 @@ TEST_F(SavedModel, PredictorIsThreadSafe) {
   EXPECT_THROW(Predictor::load(dir_.file("nowhere")), std::runtime_error);
 }
 
+// Large inputs are predicted in chunks (bounded memory) with the same result
+// as one forward pass over all rows, input noise included.
+TEST_F(SavedModel, ChunkedPredictionEqualsOnePass) {
+  const auto x = torch::rand({10000, 2}, torch::kFloat64) * 2 - 1;
+  const auto input_var = torch::full({1, 2}, 0.01, torch::kFloat64);
+  const auto chunked = model_.predict(x, input_var);
+  torch::InferenceMode guard;
+  const auto whole = model_.network->predict(x, input_var.expand_as(x));
+  ASSERT_EQ(chunked.mean.size(0), 10000);
+  // float32 matrix products round differently for different row counts
+  EXPECT_TRUE(torch::allclose(chunked.mean, whole.mean, 1e-6, 1e-7));
+  EXPECT_TRUE(torch::allclose(chunked.var, whole.var, 1e-6, 1e-7));
+  EXPECT_EQ(model_.predict(x.slice(0, 0, 0)).mean.size(0), 0);
+}
+
 TEST_F(SavedModel, InputNoiseWidensThePrediction) {
   const auto p = Predictor::load(dir_.file("m"));
   const auto x = points_.contiguous();

@@ -37,6 +37,31 @@ std::string dtype_name(torch::ScalarType t) { return t == torch::kFloat64 ? "flo
 
 }  // namespace
 
+namespace {
+
+// Inference runs in chunks of at most this many rows and input values, so
+// that a million points take the memory of a few thousand (a GSNN layer's
+// intermediates are ~16 x width values per row).
+constexpr int64_t kPredictChunkRows = 4096;
+constexpr int64_t kPredictChunkValues = int64_t{1} << 16;
+
+Prediction concatenate(std::vector<Prediction>& parts) {
+  if (parts.size() == 1) return std::move(parts.front());
+  Prediction whole;
+  std::vector<torch::Tensor> means, vars;
+  for (const auto& p : parts) means.push_back(p.mean), vars.push_back(p.var);
+  whole.mean = torch::cat(means);
+  whole.var = torch::cat(vars);
+  for (const auto& entry : parts.front().extras) {
+    std::vector<torch::Tensor> pieces;
+    for (const auto& p : parts) pieces.push_back(p.extras.at(entry.first));
+    whole.extras[entry.first] = torch::cat(pieces);
+  }
+  return whole;
+}
+
+}  // namespace
+
 Prediction TrainedModel::predict(const torch::Tensor& raw_inputs,
                                  const torch::Tensor& raw_input_var) const {
   torch::InferenceMode guard;
@@ -47,12 +72,21 @@ Prediction TrainedModel::predict(const torch::Tensor& raw_inputs,
     if (!find_family(spec.family).propagates_variance)
       throw std::invalid_argument("model family '" + spec.family +
                                   "' does not propagate input variance (use a gsnn model)");
-    var = raw_input_var.to(device, torch::kFloat64);
+    var = raw_input_var.to(device, torch::kFloat64).expand_as(raw_inputs);
   }
-  auto out = module->predict(raw_inputs.to(device, torch::kFloat64), var);
-  out.mean = out.mean.to(torch::kFloat64);
-  out.var = out.var.defined() ? out.var.to(torch::kFloat64) : torch::zeros_like(out.mean);
-  return out;
+  const auto rows = raw_inputs.size(0);
+  const auto row_values = std::max<int64_t>(1, raw_inputs.numel() / std::max<int64_t>(rows, 1));
+  const auto chunk = std::clamp<int64_t>(kPredictChunkValues / row_values, 1, kPredictChunkRows);
+  std::vector<Prediction> parts;
+  for (int64_t start = 0; start < rows || parts.empty(); start += chunk) {
+    const auto length = std::min(chunk, rows - start);
+    auto out = module->predict(raw_inputs.narrow(0, start, length).to(device, torch::kFloat64),
+                               var.defined() ? var.narrow(0, start, length) : var);
+    out.mean = out.mean.to(torch::kFloat64);
+    out.var = out.var.defined() ? out.var.to(torch::kFloat64) : torch::zeros_like(out.mean);
+    parts.push_back(std::move(out));
+  }
+  return concatenate(parts);
 }
 
 namespace {
