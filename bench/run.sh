@@ -34,9 +34,28 @@ print("(MALLOC_MMAP_THRESHOLD_=64 MiB, MALLOC_TRIM_THRESHOLD_=256 MiB).\n")
 print(f"Command: `bench/run.sh` ({datetime.date.today()}, {platform.processor() or platform.machine()}, {sys.argv[4]} cores)\n")
 print("| model | gsnn C++ (ms) | PyTorch (ms) | ratio | PyTorch + malloc (ms) | ratio |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
-for name in py:
-    c, p, t = cpp[name], py[name], tuned[name]
+for name, c in cpp.items():
+    if name not in py:
+        continue
+    p, t = py[name], tuned[name]
     print(f"| {name} | {c:.3f} | {p:.3f} | {c/p:.2f} | {t:.3f} | {c/t:.2f} |")
+g64, g256 = cpp["gsnn_tanh_mse"], cpp["gsnn_tanh_mse_w256"]
+m64, m256 = cpp["mlp_tanh_mse"], cpp["mlp_tanh_mse_w256"]
+print("\n### Fused smoothed activations (speed issue, part 1)\n")
+print("`_reference`: the same GSNN step with the fused kernels off (the ATen chain of")
+print("src/moments/moments.cpp, differentiated by autograd). Targets: GSNN step <= 2x the MLP-tanh")
+print("step at width 64, <= 2.5x at width 256, and <= 0.1x the Python PyTorch GSNN step.\n")
+print("| measure | ratio | target | met |")
+print("| --- | ---: | ---: | --- |")
+rows = [("GSNN / MLP-tanh step, width 64", g64 / m64, 2.0),
+        ("GSNN / MLP-tanh step, width 256", g256 / m256, 2.5),
+        ("GSNN C++ / PyTorch + malloc, width 64", g64 / tuned["gsnn_tanh_mse"], 0.1),
+        ("GSNN C++ / PyTorch + malloc, width 256", g256 / tuned["gsnn_tanh_mse_w256"], 0.1),
+        ("fused / reference GSNN step, width 64", g64 / cpp["gsnn_tanh_mse_reference"], None),
+        ("fused / reference GSNN step, width 256", g256 / cpp["gsnn_tanh_mse_w256_reference"], None)]
+for name, r, target in rows:
+    met = "—" if target is None else ("yes" if r <= target else "**no**")
+    print(f"| {name} | {r:.2f} | {'—' if target is None else f'<= {target}'} | {met} |")
 PY
 # Seed 002's models: GMNM and KAN fitting steps, physics-informed steps.
 "$build/bench/bench_basis_step" --benchmark_repetitions=5 --benchmark_min_time=1 \

@@ -13,17 +13,20 @@ import torch
 torch.set_num_threads(1)
 torch.manual_seed(0)
 
-GL_NODES, GL_WEIGHTS = np.polynomial.legendre.leggauss(16)
+GL_NODES, GL_WEIGHTS = np.polynomial.legendre.leggauss(8)  # gsnn's float32 rule
 GL_NODES = torch.tensor((GL_NODES + 1) / 2, dtype=torch.float32)
 GL_WEIGHTS = torch.tensor(GL_WEIGHTS / 2, dtype=torch.float32)
 C = math.sqrt(math.pi) / 2  # tanh(z) ~ erf(C z), as in gsnn
 
 
 def probit_variance(m, v):
+    """Var[Phi(Z)], Z ~ N(m, v): gsnn's integral (docs/gsnn-maths.md)."""
     a2 = (m * m / (1 + v)).unsqueeze(-1)
-    upper = torch.asin(v / (1 + v)).unsqueeze(-1)
-    integrand = torch.exp(-a2 / (1 + torch.sin(upper * GL_NODES)))
-    return (upper * integrand * GL_WEIGHTS).sum(-1) / (2 * math.pi)
+    upper = (v / (1 + v + torch.sqrt(1 + 2 * v))).unsqueeze(-1)
+    t = upper * GL_NODES
+    t2 = 1 + t * t
+    integrand = torch.exp(-a2 * t2 / ((1 + t) * (1 + t))) / t2
+    return (upper * integrand * GL_WEIGHTS).sum(-1) / math.pi
 
 
 class Gsnn(torch.nn.Module):
@@ -107,5 +110,7 @@ if __name__ == "__main__":
         "gsnn_tanh_nll": time_step(Gsnn(), "nll", seconds),
         "mlp_relu_mse": time_step(Mlp(torch.nn.ReLU), "mse", seconds),
         "mlp_tanh_mse": time_step(Mlp(torch.nn.Tanh), "mse", seconds),
+        "gsnn_tanh_mse_w256": time_step(Gsnn(256), "mse", seconds),
+        "mlp_tanh_mse_w256": time_step(Mlp(torch.nn.Tanh, 256), "mse", seconds),
     }
     print(json.dumps(out))

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build clang-format
-  libtorch-dev libopenblas0-openmp
+  libtorch-dev libopenblas0-openmp libsleef-dev
   libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libfmt-dev libmuparser-dev zlib1g-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   gnuplot-nox

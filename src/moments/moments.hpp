@@ -46,10 +46,24 @@ std::vector<std::string> activation_names();
 // h(z), pointwise (used on the mean alone by the "mean-only" ablation).
 torch::Tensor activate(Activation activation, const torch::Tensor& z);
 
-// E[h(Z)] and Var[h(Z)] for Z ~ N(mean, var), elementwise. Differentiable,
-// finite for all finite inputs, exact h(mean) and zero variance at var = 0.
+// E[h(Z)] and Var[h(Z)] for Z ~ N(mean, var), elementwise. Differentiable
+// (to any order), finite for all finite inputs, exact h(mean) and zero
+// variance at var = 0. On the CPU, in float32 and float64, a fused kernel with
+// an analytic backward (moments/kernels/); elsewhere the reference below.
 Moments smoothed_moments(Activation activation, const torch::Tensor& mean,
                          const torch::Tensor& var);
+// The same as a chain of ATen operations differentiated by autograd: the
+// reference the fused kernels are tested against, and what runs on GPUs.
+Moments smoothed_moments_reference(Activation activation, const torch::Tensor& mean,
+                                   const torch::Tensor& var);
+// Turns the fused kernels off (process-wide) to measure or compare against
+// the reference; on by default.
+void set_fused_kernels(bool enabled);
+bool fused_kernels();
+
+// Gauss-Legendre nodes of the probit variance's integral: below each dtype's
+// rounding wherever the variance exceeds ~1e-30 (docs/gsnn-maths.md).
+constexpr int probit_variance_nodes(bool float64) { return float64 ? 16 : 8; }
 
 // Var[Phi(Z)] for Z ~ N(m, v), without cancellation (exposed for tests).
 torch::Tensor probit_variance(const torch::Tensor& mean, const torch::Tensor& var);
