@@ -1,22 +1,35 @@
 #!/usr/bin/env bash
-# Times a training step of gsnn's models in C++ (Google Benchmark, median of
-# repetitions) and of the same models in Python PyTorch, in one run, and
-# writes the table with the ratios to docs/benchmarks.md.
-# usage: bench/run.sh [BUILD_DIR]
+# Times gsnn's models in C++ against their Python peers (PyTorch, scikit-learn)
+# in one run per section, writes each section to bench/results/SECTION.md and
+# assembles docs/benchmarks.md from them and bench/results/gp-notes.md (the
+# hand-written reading of the GP section).
+# usage: bench/run.sh [BUILD_DIR [SECTION...]]   sections: train basis gp hybrid predict
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
+[ $# -gt 0 ] && shift
+sections=("$@")
+[ ${#sections[@]} -gt 0 ] || sections=(train basis gp hybrid predict)
 [ -x "$build/bench/bench_train_step" ] || { echo "build first: scripts/build.sh"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-"$build/bench/bench_train_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
-  --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/cpp.json"
-/usr/bin/python3 bench/train_step.py 3 > "$tmp/py.json"
-# The same Python run with the allocator thresholds gsnn sets in init_runtime
-# (glibc tunables through the environment), to separate allocator from engine.
-MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 \
-  /usr/bin/python3 bench/train_step.py 3 > "$tmp/py_tuned.json"
-/usr/bin/python3 - "$tmp/cpp.json" "$tmp/py.json" "$tmp/py_tuned.json" "$(nproc)" <<'PY' > docs/benchmarks.md
+results=bench/results
+mkdir -p "$results"
+
+google_benchmark() {  # BINARY: median of 5 repetitions, JSON on stdout
+  "$1" --benchmark_repetitions=5 --benchmark_min_time=1 \
+    --benchmark_report_aggregates_only=true --benchmark_format=json
+}
+
+# One training step of the GSNN and MLPs against Python PyTorch; the fused kernels' targets.
+train() {
+  google_benchmark "$build/bench/bench_train_step" > "$tmp/cpp.json"
+  /usr/bin/python3 bench/train_step.py 3 > "$tmp/py.json"
+  # The same Python run with the allocator thresholds gsnn sets in init_runtime
+  # (glibc tunables through the environment), to separate allocator from engine.
+  MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=268435456 \
+    /usr/bin/python3 bench/train_step.py 3 > "$tmp/py_tuned.json"
+  /usr/bin/python3 - "$tmp/cpp.json" "$tmp/py.json" "$tmp/py_tuned.json" "$(nproc)" <<'PY'
 import json, sys, datetime, platform
 cpp = {}
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
@@ -24,14 +37,14 @@ for b in json.load(open(sys.argv[1]))["benchmarks"]:
         cpp[b["run_name"].split("/")[1]] = b["real_time"]
 py = json.load(open(sys.argv[2]))
 tuned = json.load(open(sys.argv[3]))
-print("# Benchmarks\n")
+print("\n## Training steps against Python PyTorch\n")
 print("One full-batch Adam training step (forward, backward, update): 2 -> 64 -> 64 -> 1,")
 print("batch 1024, float32, one intra-op thread. gsnn (C++, LibTorch) against the same")
 print("models written in Python PyTorch (Debian's python3-torch, the same LibTorch), in one run.")
 print("Median milliseconds per step; ratio < 1 means gsnn is faster.")
 print("'PyTorch + malloc' runs Python with the glibc allocator thresholds gsnn sets at start-up")
 print("(MALLOC_MMAP_THRESHOLD_=64 MiB, MALLOC_TRIM_THRESHOLD_=256 MiB).\n")
-print(f"Command: `bench/run.sh` ({datetime.date.today()}, {platform.processor() or platform.machine()}, {sys.argv[4]} cores)\n")
+print(f"Command: `bench/run.sh build train` ({datetime.date.today()}, {platform.processor() or platform.machine()}, {sys.argv[4]} cores)\n")
 print("| model | gsnn C++ (ms) | PyTorch (ms) | ratio | PyTorch + malloc (ms) | ratio |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
 for name, c in cpp.items():
@@ -57,12 +70,14 @@ for name, r, target in rows:
     met = "—" if target is None else ("yes" if r <= target else "**no**")
     print(f"| {name} | {r:.2f} | {'—' if target is None else f'<= {target}'} | {met} |")
 PY
+}
+
 # Seed 002's models: GMNM and KAN fitting steps, physics-informed steps.
-"$build/bench/bench_basis_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
-  --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/basis_cpp.json"
-/usr/bin/python3 bench/basis_step.py 3 > "$tmp/basis_py.json"
-/usr/bin/python3 - "$tmp/basis_cpp.json" "$tmp/basis_py.json" <<'PY' >> docs/benchmarks.md
-import json, sys
+basis() {
+  google_benchmark "$build/bench/bench_basis_step" > "$tmp/basis_cpp.json"
+  /usr/bin/python3 bench/basis_step.py 3 > "$tmp/basis_py.json"
+  /usr/bin/python3 - "$tmp/basis_cpp.json" "$tmp/basis_py.json" <<'PY'
+import datetime, json, sys
 cpp = {}
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
     if b.get("aggregate_name") == "median":
@@ -76,6 +91,7 @@ print("with 900 rank-1 components and fixed centres. PyTorch takes the Laplacian
 print("PyTorch user writes it; gsnn by nested autograd (`_autograd`) and by its forward Laplacian")
 print("(`_forward`, what the pde objective uses for these families). Ratios against the PyTorch")
 print("autograd step; < 1 means gsnn is faster. Sources: bench/basis_step.cpp, bench/basis_step.py.\n")
+print(f"Command: `bench/run.sh build basis` ({datetime.date.today()})\n")
 print("| step | gsnn C++ (ms) | PyTorch (ms) | ratio |")
 print("| --- | ---: | ---: | ---: |")
 for name, c in cpp.items():
@@ -83,12 +99,15 @@ for name, c in cpp.items():
     p = py.get(peer)
     print(f"| {name} | {c:.2f} | {p:.2f} | {c/p:.2f} |" if p else f"| {name} | {c:.2f} | — | — |")
 PY
+}
+
 # Seed 004: exact GP regression against scikit-learn (fit + predict, LML, predictions).
-/usr/bin/python3 bench/gp_fit.py "$build/bench/bench_gp_fit" >> docs/benchmarks.md
+gp() { /usr/bin/python3 bench/gp_fit.py "$build/bench/bench_gp_fit"; }
+
 # Seed 001: hybrid Gaussian-ReLU steps against GSNN and MLP steps at equal parameter count.
-"$build/bench/bench_hybrid_step" --benchmark_repetitions=5 --benchmark_min_time=1 \
-  --benchmark_report_aggregates_only=true --benchmark_format=json > "$tmp/hybrid.json"
-/usr/bin/python3 - "$tmp/hybrid.json" <<'PY' >> docs/benchmarks.md
+hybrid() {
+  google_benchmark "$build/bench/bench_hybrid_step" > "$tmp/hybrid.json"
+  /usr/bin/python3 - "$tmp/hybrid.json" <<'PY'
 import datetime, json, sys
 rows = {}
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
@@ -101,11 +120,34 @@ print("`experts_moe` is trained by the mixture NLL; `_smoothness` adds the ReLU 
 print("input-gradient penalty (a double backward). Ratios against the GSNN and the MLP steps of")
 print("the same run; no Python peer (the hybrid has no PyTorch counterpart to run). Source:")
 print("bench/hybrid_step.cpp.\n")
-print(f"Command: `bench/run.sh` (its last part), {datetime.date.today()}, 2-core machine, one thread.\n")
+print(f"Command: `bench/run.sh build hybrid` ({datetime.date.today()}, 2-core machine, one thread)\n")
 print("| step | parameters | ms | / gsnn | / mlp_relu |")
 print("| --- | ---: | ---: | ---: | ---: |")
 g, m = rows["gsnn"][0], rows["mlp_relu"][0]
 for name, (t, n) in rows.items():
     print(f"| {name} | {n:.0f} | {t:.3f} | {t/g:.2f} | {t/m:.2f} |")
 PY
+}
+
+# The speed issue's inference targets: the Predictor against Python PyTorch.
+predict() { /usr/bin/python3 bench/predict.py "$build/bench/bench_predict"; }
+
+for section in "${sections[@]}"; do
+  case "$section" in
+    train | basis | gp | hybrid | predict)
+      "$section" > "$tmp/$section.md"
+      mv "$tmp/$section.md" "$results/$section.md" ;;
+    *) echo "unknown section '$section' (train basis gp hybrid predict)"; exit 2 ;;
+  esac
+done
+{
+  echo "# Benchmarks"
+  echo
+  echo "Each section below is written by \`bench/run.sh BUILD_DIR SECTION\` to bench/results/ and"
+  echo "collected here; each states its own command and date. Machines differ and are noisy: read the"
+  echo "ratios of one run, not absolute times across runs."
+  for section in train basis gp gp-notes hybrid predict; do
+    if [ -f "$results/$section.md" ]; then cat "$results/$section.md"; fi
+  done
+} > docs/benchmarks.md
 cat docs/benchmarks.md
