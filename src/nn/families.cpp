@@ -12,6 +12,7 @@
 #include "nn/kan.hpp"
 #include "nn/layer_model.hpp"
 #include "nn/lengthscale.hpp"
+#include "nn/lstm.hpp"
 #include "nn/mlp.hpp"
 #include "nn/rbf.hpp"
 
@@ -194,6 +195,33 @@ ModelFamily cnn_family() {
     c.components = o.at("components");
     c.rank = o.at("rank");
     return std::make_shared<CnnImpl>(c);
+  };
+  return f;
+}
+
+ModelFamily lstm_family() {
+  const LstmOptions d;
+  ModelFamily f;
+  f.name = "lstm";
+  f.summary =
+      "sequence regressor (seed 002 sec. 5.3): LSTM over the steps, linear or GMNM head on the "
+      "last hidden state";
+  f.size_option = "hidden";
+  f.options = {
+      {"hidden", d.hidden, "LSTM units", {}, 1, 4096},
+      {"head", d.head, "head on the last hidden state", {"linear", "gmnm"}},
+      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth},
+      {"rank", d.rank, "GMNM head: projections per component; 0 = hidden", {}, 0, 4096},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    LstmOptions l;
+    l.input_shape = shape.input_shape;
+    l.outputs = shape.outputs;
+    l.hidden = o.at("hidden");
+    l.head = o.at("head");
+    l.components = o.at("components");
+    l.rank = o.at("rank");
+    return std::make_shared<LstmImpl>(l);
   };
   return f;
 }

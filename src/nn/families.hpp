@@ -9,6 +9,7 @@ ModelFamily gsnn_family();
 ModelFamily mlp_family();
 ModelFamily hybrid_family();
 ModelFamily cnn_family();
+ModelFamily lstm_family();
 ModelFamily lengthscale_family();
 ModelFamily gmnm_family();
 ModelFamily kan_family();

@@ -27,7 +27,7 @@ Registry<ModelFamily>& family_registry() {
   static Registry<ModelFamily> families{
       "model family",
       {gsnn_family(), mlp_family(), hybrid_family(), lengthscale_family(), gmnm_family(),
-       kan_family(), rbf_family(), gp_family(), cnn_family()}};
+       kan_family(), rbf_family(), gp_family(), cnn_family(), lstm_family()}};
   return families;
 }
 

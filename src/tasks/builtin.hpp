@@ -2,6 +2,7 @@
 // sampling helper they share. tasks/task.cpp registers them.
 #pragma once
 
+#include <array>
 #include <functional>
 
 #include "tasks/task.hpp"
@@ -34,5 +35,13 @@ PiecewiseFunction piecewise_function(const std::string& name);
 
 // Fashion-MNIST from Debian's dataset-fashion-mnist (tasks/fashion_mnist.cpp).
 Task fashion_mnist_task(const nlohmann::json& options);
+
+// Seed 002 eq. (5): sequences of four signals and the target at the last step
+// (tasks/four_signals.cpp); the coefficients a_i, b_i drawn from a seed, and
+// y(t) for coefficients a, b.
+Task four_signals_task(const nlohmann::json& options);
+std::pair<std::array<double, 4>, std::array<double, 4>> four_signals_coefficients(uint64_t seed);
+double four_signals_target(const std::array<double, 4>& a, const std::array<double, 4>& b,
+                           double t);
 
 }  // namespace gsnn
