@@ -133,5 +133,17 @@ TEST(Dataset, StandardizerRoundTrip) {
       std::runtime_error);
 }
 
+// A tiny spread is the data's scale, not a constant; a spread at the
+// rounding level of the column's magnitude is a constant.
+TEST(Dataset, StandardizerKeepsTinyScalesAndDropsRoundingNoise) {
+  const auto x = torch::rand({100, 1}, torch::kFloat64);
+  const auto tiny = torch::sin(3 * x) * 1e-30;
+  const auto jitter = 5 + 1e-15 * torch::rand({100, 1}, torch::kFloat64);
+  const auto s = Standardizer::fit({torch::cat({x, jitter}, 1), tiny, {"a", "b"}, {"y"}});
+  EXPECT_NEAR(s.y_scale[0].item<double>() / tiny.std().item<double>(), 1, 1e-12);
+  EXPECT_EQ(s.x_scale[1].item<double>(), 1);
+  EXPECT_EQ(Standardizer::fit({x, x * 0 + 3, {"a"}, {"y"}}).y_scale[0].item<double>(), 1);
+}
+
 }  // namespace
 }  // namespace gsnn

@@ -1,5 +1,6 @@
 // gsnn predict: means and standard deviations for the rows of a CSV file.
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -39,10 +40,10 @@ void run_predict(const PredictArgs& a) {
     throw std::invalid_argument("--out " + a.out +
                                 " is inside the model directory: refusing to write there");
   model.network->to(torch::Device(a.runtime.device));  // --device is honoured, not ignored
-  if (model.network->shape().input_shape.size() != 1)
-    throw std::invalid_argument(a.model + ": a model of " +
-                                std::to_string(model.network->shape().input_shape.size()) +
-                                "-dimensional samples does not read CSV rows");
+  if (const auto& shape = model.network->shape().input_shape; shape.size() != 1)
+    throw std::invalid_argument(fmt::format(
+        "{}: a model of samples shaped [{}] (images or sequences) does not read CSV rows", a.model,
+        fmt::join(shape, ", ")));
   const auto table = read_csv(a.data);
   const auto points = select_columns(table, a.data, model.inputs, {});
   torch::Tensor input_var;

@@ -47,7 +47,8 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
 // Affine standardisation of inputs and targets, fitted on the training data
 // and handed to Network::set_scaling: per column for tables and targets, one
 // mean and scale over all values for images and sequences (inputs with more
-// than one axis per example). Constant features keep scale 1.
+// than one axis per example). Constant features (spread below 1e-12 of
+// their magnitude, or below 1e-35) keep scale 1; any other spread is used.
 struct Standardizer {
   torch::Tensor x_mean, x_scale;  // float64, [input_shape...]
   torch::Tensor y_mean, y_scale;  // float64, [targets]
