@@ -129,6 +129,11 @@ TEST(FourSignals, SequencesAndTargetsFollowEquation5) {
   };
   EXPECT_TRUE(torch::equal(sorted(d), sorted(again)));
   EXPECT_FALSE(torch::equal(d.train.y, again.train.y));
+  // Sizes are bounded before anything is allocated.
+  EXPECT_NE(test::error_message([] {
+              find_task("four-signals").configure({{"samples", 1000000}, {"steps", 1000}});
+            }).find("more than the limit"),
+            std::string::npos);
 }
 
 // LSTM(3) + GMNM through `gsnn run`'s pipeline on a 2000-sample four-signals

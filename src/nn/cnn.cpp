@@ -11,14 +11,8 @@ int64_t cnn_feature_side(int64_t side) { return ((side - 2) / 2 - 2) / 2; }
 
 CnnImpl::CnnImpl(CnnOptions options) : options_(std::move(options)) {
   const auto& o = options_;
-  if (o.input_shape.size() != 3) {
-    std::string shape;
-    for (auto s : o.input_shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-    throw std::invalid_argument(
-        "cnn: needs image inputs [channels, height, width] (e.g. the fashion-mnist task); these "
-        "samples have shape [" +
-        shape + "]");
-  }
+  check_sample_axes("cnn", o.input_shape, 3, "image inputs [channels, height, width]",
+                    "fashion-mnist");
   const int64_t h = cnn_feature_side(o.input_shape[1]), w = cnn_feature_side(o.input_shape[2]);
   if (h < 1 || w < 1) throw std::invalid_argument("cnn: images must be at least 10 x 10 pixels");
   if (o.channels < 1 || o.hidden < 1 || o.classes < 1 || o.components < 1 || o.rank < 1)

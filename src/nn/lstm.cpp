@@ -9,14 +9,7 @@ namespace gsnn {
 
 LstmImpl::LstmImpl(LstmOptions options) : options_(std::move(options)) {
   const auto& o = options_;
-  if (o.input_shape.size() != 2) {
-    std::string shape;
-    for (auto s : o.input_shape) shape += (shape.empty() ? "" : ", ") + std::to_string(s);
-    throw std::invalid_argument(
-        "lstm: needs sequence inputs [steps, features] (e.g. the four-signals task); these "
-        "samples have shape [" +
-        shape + "]");
-  }
+  check_sample_axes("lstm", o.input_shape, 2, "sequence inputs [steps, features]", "four-signals");
   if (o.hidden < 1 || o.outputs < 1 || o.components < 1 || o.rank < 0)
     throw std::invalid_argument("lstm: hidden, components must be >= 1 and rank >= 0");
   if (o.head != "linear" && o.head != "gmnm")

@@ -77,6 +77,15 @@ void check_parameter_count(const std::string& family, double count) {
                                 std::to_string(static_cast<int64_t>(kMaxParameters)));
 }
 
+void check_sample_axes(const std::string& family, const std::vector<int64_t>& shape, size_t axes,
+                       const std::string& what, const std::string& example) {
+  if (shape.size() == axes) return;
+  std::string text;
+  for (auto s : shape) text += (text.empty() ? "" : ", ") + std::to_string(s);
+  throw std::invalid_argument(family + ": needs " + what + " (e.g. the " + example +
+                              " task); these samples have shape [" + text + "]");
+}
+
 torch::Tensor reference_tensor(const torch::nn::Module& module) {
   const auto params = module.parameters();
   if (!params.empty()) return params.front();

@@ -111,6 +111,10 @@ void check_parameter_budget(const std::string& family, int64_t inputs, int64_t w
                             int64_t outputs);
 // Throws std::invalid_argument if `count` (computed in double) is more than kMaxParameters.
 void check_parameter_count(const std::string& family, double count);
+// Throws std::invalid_argument unless samples of `shape` have `axes` axes:
+// "<family>: needs <what> (e.g. the <example> task); these samples have shape [...]".
+void check_sample_axes(const std::string& family, const std::vector<int64_t>& shape, size_t axes,
+                       const std::string& what, const std::string& example);
 
 // A body with the data's scaling as buffers (so derivatives with respect to
 // raw inputs come out of autograd directly) and, for regression, the output

@@ -18,6 +18,7 @@ namespace gsnn {
 namespace {
 
 constexpr double kStart = 0.5, kEnd = 100.0;
+constexpr int64_t kMaxValues = int64_t{1} << 27;  // 1 GiB of float64 inputs
 
 std::vector<OptionSpec> four_signals_options() {
   return {{"samples", int64_t{10000}, "sequences (train + validation + test)", {}, 20, 1000000},
@@ -45,6 +46,10 @@ double four_signals_target(const std::array<double, 4>& a, const std::array<doub
 Task four_signals_task(const nlohmann::json& given) {
   const auto options = resolve_options("task four-signals", four_signals_options(), given);
   const int64_t samples = options.at("samples"), steps = options.at("steps");
+  if (double(samples) * double(steps) * 4 > kMaxValues)
+    throw OptionError("samples", fmt::format("task four-signals: samples x steps x 4 = {} values "
+                                             "is more than the limit of {}",
+                                             double(samples) * double(steps) * 4, kMaxValues));
   const auto [a, b] = four_signals_coefficients(options.at("coefficient_seed").get<uint64_t>());
   Task t;
   t.name = "four-signals";
