@@ -149,6 +149,32 @@ TEST(Moments, GradientsMatchFiniteDifferences) {
   }
 }
 
+// Means far beyond any standardised input (1e19 overflows a float32 square,
+// 1e154 a float64 one) give finite moments in the fused kernels and the
+// reference alike.
+TEST(Moments, HugeMeansStayFinite) {
+  for (auto dtype : {torch::kFloat32, torch::kFloat64}) {
+    const double huge = dtype == torch::kFloat32 ? 1e19 : 1e154;
+    const auto m =
+        torch::tensor({-huge, huge, -huge, huge, -huge, huge}, torch::kFloat64).to(dtype);
+    const auto v = torch::tensor({0.0, 0.0, 1.0, 1.0, 100.0, 100.0}, torch::kFloat64).to(dtype);
+    for (auto act : all_activations()) {
+      for (const bool fused : {true, false}) {
+        const auto out =
+            fused ? smoothed_moments(act, m, v) : smoothed_moments_reference(act, m, v);
+        const auto name = activation_name(act) + (fused ? " fused " : " reference ") +
+                          std::string(c10::toString(dtype));
+        EXPECT_TRUE(torch::isfinite(out.mean).all().item<bool>() || act == Activation::Identity ||
+                    act == Activation::Relu || act == Activation::Gelu)
+            << name;
+        EXPECT_FALSE(torch::isnan(out.mean).any().item<bool>()) << name;
+        EXPECT_FALSE(torch::isnan(out.var).any().item<bool>()) << name;
+        EXPECT_TRUE(torch::isfinite(out.var).all().item<bool>()) << name;
+      }
+    }
+  }
+}
+
 TEST(Moments, TanhIsCloseToTrueTanh) {
   auto z = torch::linspace(-6, 6, 2001, torch::kFloat64);
   const double gap = (activate(Activation::ErfTanh, z) - torch::tanh(z)).abs().max().item<double>();

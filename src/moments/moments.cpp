@@ -24,6 +24,10 @@ constexpr double kInvSqrt2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
 // Floor under v inside sqrt(v): keeps d sqrt(v)/dv finite at v = 0.
 constexpr double kVarFloor = 1e-20;
+// Clamps that keep squares finite where the result no longer depends on the
+// value (shared with the fused kernels through moments.hpp).
+constexpr double kMaxStandardised = kSmoothedClampStandardised;
+constexpr double kMaxMean = kSmoothedClampMean;
 
 torch::Tensor normal_cdf(const torch::Tensor& x) { return 0.5 * torch::erfc(-x * kInvSqrt2); }
 torch::Tensor normal_pdf(const torch::Tensor& x) { return kInvSqrt2Pi * torch::exp(-0.5 * x * x); }
@@ -62,7 +66,9 @@ Moments relu_moments(const torch::Tensor& m, const torch::Tensor& v) {
   const auto mean = m * cdf + s * pdf;
   // Var = v * g(a), g(a) = Var[relu(a + X)], X ~ N(0,1), rearranged so that
   // the a^2 terms cancel analytically: g = Phi + a^2 Phi Sf + a phi (Sf - Phi) - phi^2.
-  const auto g = cdf + a * a * cdf * sf + a * pdf * (sf - cdf) - pdf * pdf;
+  // g is exactly 0 or 1 beyond |a| = 40; the clamp keeps a^2 finite (inf * 0 is NaN).
+  const auto ac = a.clamp(-kMaxStandardised, kMaxStandardised);
+  const auto g = cdf + ac * ac * cdf * sf + ac * pdf * (sf - cdf) - pdf * pdf;
   return {mean, v * g.clamp(0.0, 1.0)};
 }
 
@@ -77,7 +83,10 @@ Moments scaled_erf_moments(const torch::Tensor& m, const torch::Tensor& v, doubl
   return {mean, var};
 }
 
-Moments bump_moments(const torch::Tensor& m, const torch::Tensor& v) {
+Moments bump_moments(const torch::Tensor& m_raw, const torch::Tensor& v) {
+  // Mean and variance are exactly 0 far beyond |m| = 40 sqrt(1+v); the clamp
+  // keeps m^2 finite in float32 (inf - inf is NaN).
+  const auto m = m_raw.clamp(-kMaxMean, kMaxMean);
   const auto m2 = m * m;
   const auto log_mean = -0.5 * m2 / (1.0 + v) - 0.5 * torch::log1p(v);
   // Var = mean^2 * expm1(t), t = m^2 v / ((1+v)(1+2v)) + log1p(v) - log1p(2v)/2 >= 0,
@@ -121,7 +130,9 @@ Moments gelu_moments(const torch::Tensor& m, const torch::Tensor& v) {
   const auto e_phi2 =
       torch::exp(-m * m / (1.0 + 2.0 * v)) / (2.0 * M_PI * torch::sqrt(1.0 + 2.0 * v));
   const auto e_g2 = 2.0 * e_phi2 - 2.0 * pdf_a * gelu_mean_w;
-  const auto var = v * cdf_a * cdf_a + (v + m * m) * probit_variance(m, v) +
+  // Beyond |m| = 1e15 the probit variance is 0 and m^2 would overflow float32.
+  const auto mc = m.clamp(-kMaxMean, kMaxMean);
+  const auto var = v * cdf_a * cdf_a + (v + mc * mc) * probit_variance(mc, v) +
                    2.0 * m * v * pdf_a * (2.0 * normal_cdf(b) - cdf_a) - v * v * pdf_a * pdf_a +
                    v * v * e_g2;
   return {mean, var.clamp_min(0.0)};

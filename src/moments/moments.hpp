@@ -61,6 +61,13 @@ Moments smoothed_moments_reference(Activation activation, const torch::Tensor& m
 void set_fused_kernels(bool enabled);
 bool fused_kernels();
 
+// Clamps inside the smoothed moments, where the result no longer depends on
+// the value but its square would overflow float32 (inf * 0 is NaN): the
+// ReLU's m/sqrt(v) (its variance factor is exactly 0 or 1 beyond 40) and the
+// bump's and gelu's variance's m (exactly 0 there beyond |m| = 1e15).
+constexpr double kSmoothedClampStandardised = 1e4;
+constexpr double kSmoothedClampMean = 1e15;
+
 // Gauss-Legendre nodes of the probit variance's integral: below each dtype's
 // rounding wherever the variance exceeds ~1e-30 (docs/gsnn-maths.md).
 constexpr int probit_variance_nodes(bool float64) { return float64 ? 16 : 8; }

@@ -87,7 +87,9 @@ Out<T> relu(const Vec<T>& m, const Vec<T>& v) {
   const auto cdf = normal_cdf(a), sf = normal_cdf(a.neg()), pdf = normal_pdf(a);
   Out<T> o;
   o.mean = m * cdf + s * pdf;
-  const auto g = cdf + a * a * cdf * sf + a * pdf * (sf - cdf) - pdf * pdf;
+  const auto ac =
+      at::vec::clamp(a, c<T>(-kSmoothedClampStandardised), c<T>(kSmoothedClampStandardised));
+  const auto g = cdf + ac * ac * cdf * sf + ac * pdf * (sf - cdf) - pdf * pdf;
   o.var = v * at::vec::minimum(at::vec::maximum(g, c<T>(0)), c<T>(1));
   if constexpr (Grad) {
     // d/dm E[h] = E[h'], d/dv E[h] = E[h'']/2, with E[relu^2]' = 2 mean, E[relu^2]'' / 2 = Phi
@@ -175,7 +177,8 @@ Out<T> probit_family(const Vec<T>& m, const Vec<T>& v, double erf_c) {
 }
 
 template <typename T, bool Grad>
-Out<T> bump(const Vec<T>& m, const Vec<T>& v) {
+Out<T> bump(const Vec<T>& m_raw, const Vec<T>& v) {
+  const auto m = at::vec::clamp(m_raw, c<T>(-kSmoothedClampMean), c<T>(kSmoothedClampMean));
   const auto m2 = m * m;
   const auto one_v = c<T>(1) + v, one_2v = c<T>(1) + c<T>(2) * v;
   const auto log_mean = c<T>(-0.5) * m2 / one_v - c<T>(0.5) * v.log1p();
