@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Times gsnn's models in C++ against their Python peers (PyTorch, scikit-learn)
 # in one run per section, writes each section to bench/results/SECTION.md and
-# assembles docs/benchmarks.md from them and bench/results/gp-notes.md (the
-# hand-written reading of the GP section).
+# assembles docs/benchmarks.md from them and the hand-written readings
+# bench/results/gp-notes.md and speed-notes.md.
 # usage: bench/run.sh [BUILD_DIR [SECTION...]]   sections: train basis gp hybrid predict
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -146,7 +146,7 @@ done
   echo "Each section below is written by \`bench/run.sh BUILD_DIR SECTION\` to bench/results/ and"
   echo "collected here; each states its own command and date. Machines differ and are noisy: read the"
   echo "ratios of one run, not absolute times across runs."
-  for section in train basis gp gp-notes hybrid predict; do
+  for section in train basis gp gp-notes hybrid predict speed-notes; do
     if [ -f "$results/$section.md" ]; then cat "$results/$section.md"; fi
   done
 } > docs/benchmarks.md
