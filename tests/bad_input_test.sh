@@ -249,7 +249,7 @@ check "an empty --out touches nothing" grep -qx notes .tmp
 printf 'x1,x2\n0x10,1\n' > hex.csv;  bad "'0x10' is not a number" "$gsnn" predict --model model --data hex.csv --out p.csv -q
 printf 'x1,x2\n1e-310,1\n' > sub.csv
 check "a subnormal number is a number" "$gsnn" predict --model model --data sub.csv --out p.csv -q
-bad "predictions are not finite" "$gsnn" predict --model model --data good.csv --out p.csv -q --input-std x1=1e200
+bad "predictions are not finite for 30 of 30 rows (the first: data row 1 of good.csv" "$gsnn" predict --model model --data good.csv --out p.csv -q --input-std x1=1e200
 bad "option 'lr' must be <=" fit --data good.csv --inputs x1 --target y --out m --lr 1e39
 printf '[model]\nfamily = 5\n' > fam.toml
 bad "family must be a string" fit --data good.csv --inputs x1 --target y --out m --config fam.toml

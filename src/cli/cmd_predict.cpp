@@ -63,11 +63,14 @@ void run_predict(const PredictArgs& a) {
     }
   }
   const auto out = model.predict(points.x, input_var);
-  if (!torch::isfinite(out.mean).all().item<bool>() || !torch::isfinite(out.var).all().item<bool>())
-    throw std::runtime_error(
-        "predictions are not finite (inputs far outside the training data, or an --input-std too "
-        "large for the model's dtype); nothing written to " +
-        a.out);
+  const auto bad_rows =
+      (~torch::isfinite(out.mean) | ~torch::isfinite(out.var)).flatten(1).any(1).nonzero();
+  if (bad_rows.numel() > 0)
+    throw std::runtime_error(fmt::format(
+        "predictions are not finite for {} of {} rows (the first: data row {} of {}; inputs far "
+        "outside the training data, or an --input-std too large for the model's dtype); nothing "
+        "written to {}",
+        bad_rows.size(0), out.mean.size(0), bad_rows[0][0].item<int64_t>() + 1, a.data, a.out));
   std::vector<std::string> header = model.inputs;
   std::vector<std::vector<double>> columns;
   for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));
