@@ -88,10 +88,10 @@ struct SmoothedFunction : public torch::autograd::Function<SmoothedFunction> {
     const auto activation = static_cast<Activation>(ctx->saved_data["activation"].toInt());
     auto& g_mean = grads[0];
     auto& g_var = grads[1];
-    if (!g_mean.defined()) g_mean = torch::zeros_like(saved[0]);
-    if (!g_var.defined()) g_var = torch::zeros_like(saved[0]);
     torch::Tensor d_mean, d_var;
     if (torch::GradMode::is_enabled()) {  // create_graph: differentiate the reference
+      if (!g_mean.defined()) g_mean = torch::zeros_like(saved[0]);
+      if (!g_var.defined()) g_var = torch::zeros_like(saved[0]);
       std::vector<torch::Tensor> inputs;
       for (int i = 0; i < 2; ++i)
         if (saved[i].requires_grad()) inputs.push_back(saved[i]);
@@ -103,8 +103,14 @@ struct SmoothedFunction : public torch::autograd::Function<SmoothedFunction> {
       if (saved[0].requires_grad()) d_mean = d[next++];
       if (saved[1].requires_grad()) d_var = d[next++];
     } else {
-      if (ctx->needs_input_grad(0)) d_mean = g_mean * saved[2] + g_var * saved[4];
-      if (ctx->needs_input_grad(1)) d_var = g_mean * saved[3] + g_var * saved[5];
+      // An output nobody used (the variance under an MSE loss) has no gradient: skip its term.
+      const auto chain = [&](const torch::Tensor& d_by_mean, const torch::Tensor& d_by_var) {
+        if (!g_var.defined()) return g_mean * d_by_mean;
+        if (!g_mean.defined()) return g_var * d_by_var;
+        return g_mean * d_by_mean + g_var * d_by_var;
+      };
+      if (ctx->needs_input_grad(0)) d_mean = chain(saved[2], saved[4]);
+      if (ctx->needs_input_grad(1)) d_var = chain(saved[3], saved[5]);
     }
     return {d_mean, d_var, torch::Tensor()};
   }

@@ -17,17 +17,12 @@ CnnImpl::CnnImpl(CnnOptions options) : options_(std::move(options)) {
   if (h < 1 || w < 1) throw std::invalid_argument("cnn: images must be at least 10 x 10 pixels");
   if (o.channels < 1 || o.hidden < 1 || o.classes < 1 || o.components < 1 || o.rank < 1)
     throw std::invalid_argument("cnn: channels, hidden, components and rank must be >= 1");
-  if (o.head != "linear" && o.head != "gmnm")
-    throw std::invalid_argument("cnn: head must be linear or gmnm");
-  const bool gmnm = o.head == "gmnm";
-  if (gmnm && o.rank > o.hidden)
-    throw std::invalid_argument("cnn: the GMNM head's rank must be at most hidden (" +
-                                std::to_string(o.hidden) + ")");
+  const bool gmnm = check_gmnm_head("cnn", o.head, o.rank, o.hidden);
   // The exact count (GMNM centres included: fixed, but allocated).
-  const double c = o.channels, flat = 2.0 * c * h * w, m = o.components, k = o.rank;
+  const double c = o.channels, flat = 2.0 * c * h * w;
   const double convs = o.input_shape[0] * c * 9 + c + 2 * c * c * 9 + 2 * c;
   const double attention = o.attention ? 3 * (4 * c * c + 2 * c) : 0;
-  const double head = gmnm ? m * (k * o.hidden + 2 * k + o.hidden + o.classes) + o.classes
+  const double head = gmnm ? gmnm_size(o.hidden, o.classes, o.components, o.rank)
                            : double(o.hidden) * o.classes + o.classes;
   check_parameter_count("cnn", convs + attention + flat * o.hidden + o.hidden + head);
   conv1_ = register_module(

@@ -261,7 +261,7 @@ ModelFamily gmnm_family() {
     if (k > d)
       throw OptionError("rank", "gmnm: rank must be at most the input dimension (" +
                                     std::to_string(d) + "), or 0 for exactly that");
-    check_parameter_count("gmnm", double(m) * (double(d) * (k + 1) + 2.0 * k + shape.outputs));
+    check_parameter_count("gmnm", gmnm_size(d, shape.outputs, m, k));
     return std::make_shared<LayerModelImpl<GmnmImpl>>(
         std::make_shared<GmnmImpl>(GmnmOptions(d, shape.outputs)
                                        .components(m)

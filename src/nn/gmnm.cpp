@@ -11,6 +11,21 @@ namespace {
 constexpr int64_t kChunkElements = int64_t{1} << 22;  // r holds at most this many scalars
 }
 
+double gmnm_size(int64_t in_features, int64_t out_features, int64_t components, int64_t rank) {
+  const double d = in_features, k = rank, m = components;
+  return m * (d + k * d + 2 * k + out_features) + out_features;
+}
+
+bool check_gmnm_head(const std::string& family, const std::string& head, int64_t rank,
+                     int64_t hidden) {
+  if (head != "linear" && head != "gmnm")
+    throw std::invalid_argument(family + ": head must be linear or gmnm");
+  if (head == "gmnm" && rank > hidden)
+    throw std::invalid_argument(family + ": the GMNM head's rank must be at most hidden (" +
+                                std::to_string(hidden) + ")");
+  return head == "gmnm";
+}
+
 GmnmImpl::GmnmImpl(GmnmOptions o) : options(std::move(o)) {
   const int64_t d = options.in_features(), m = options.components(), k = rank();
   if (d < 1 || options.out_features() < 1 || m < 1 || options.rank() < 0)

@@ -19,6 +19,8 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <string>
+
 #include "nn/centres.hpp"
 
 namespace gsnn {
@@ -62,5 +64,16 @@ class GmnmImpl : public torch::nn::Module {
   torch::Tensor activations(const torch::Tensor& x);  // f [batch, m], before mixing
 };
 TORCH_MODULE(Gmnm);
+
+// Scalars a Gmnm of these sizes allocates (centres, projections, offsets,
+// alphas, mixing, bias; rank = projections per component), in double, for the
+// size checks of models that hold one, before anything is allocated.
+double gmnm_size(int64_t in_features, int64_t out_features, int64_t components, int64_t rank);
+
+// The head option of a model with an optional GMNM head on `hidden` features:
+// throws std::invalid_argument unless head is linear | gmnm and a GMNM head's
+// rank is at most hidden; returns whether the head is a GMNM.
+bool check_gmnm_head(const std::string& family, const std::string& head, int64_t rank,
+                     int64_t hidden);
 
 }  // namespace gsnn

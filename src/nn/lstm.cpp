@@ -12,17 +12,12 @@ LstmImpl::LstmImpl(LstmOptions options) : options_(std::move(options)) {
   check_sample_axes("lstm", o.input_shape, 2, "sequence inputs [steps, features]", "four-signals");
   if (o.hidden < 1 || o.outputs < 1 || o.components < 1 || o.rank < 0)
     throw std::invalid_argument("lstm: hidden, components must be >= 1 and rank >= 0");
-  if (o.head != "linear" && o.head != "gmnm")
-    throw std::invalid_argument("lstm: head must be linear or gmnm");
-  const bool gmnm = o.head == "gmnm";
-  if (gmnm && o.rank > o.hidden)
-    throw std::invalid_argument("lstm: the GMNM head's rank must be at most hidden (" +
-                                std::to_string(o.hidden) + "), or 0 for exactly that");
-  const double d = o.hidden, f = o.input_shape[1], m = o.components;
-  const double k = o.rank > 0 ? o.rank : d;
+  const bool gmnm = check_gmnm_head("lstm", o.head, o.rank, o.hidden);
+  const double d = o.hidden, f = o.input_shape[1];
   const double lstm = 4 * d * (f + d) + 8 * d;  // LibTorch keeps two bias vectors
   const double head =
-      gmnm ? m * (k * d + 2 * k + d + o.outputs) + o.outputs : d * o.outputs + o.outputs;
+      gmnm ? gmnm_size(o.hidden, o.outputs, o.components, o.rank > 0 ? o.rank : o.hidden)
+           : d * o.outputs + o.outputs;
   check_parameter_count("lstm", lstm + head);
   lstm_ = register_module(
       "lstm",
