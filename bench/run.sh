@@ -3,13 +3,13 @@
 # in one run per section, writes each section to bench/results/SECTION.md and
 # assembles docs/benchmarks.md from them and the hand-written readings
 # bench/results/gp-notes.md and speed-notes.md.
-# usage: bench/run.sh [BUILD_DIR [SECTION...]]   sections: train basis gp hybrid predict
+# usage: bench/run.sh [BUILD_DIR [SECTION...]]   sections: train basis gp hybrid predict arch
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
 [ $# -gt 0 ] && shift
 sections=("$@")
-[ ${#sections[@]} -gt 0 ] || sections=(train basis gp hybrid predict)
+[ ${#sections[@]} -gt 0 ] || sections=(train basis gp hybrid predict arch)
 [ -x "$build/bench/bench_train_step" ] || { echo "build first: scripts/build.sh"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -132,12 +132,40 @@ PY
 # The speed issue's inference targets: the Predictor against Python PyTorch.
 predict() { /usr/bin/python3 bench/predict.py "$build/bench/bench_predict"; }
 
+# Seed 002 section 5's CNN, autoencoder and LSTM variants against the same models in PyTorch.
+arch() {
+  google_benchmark "$build/bench/bench_arch_step" > "$tmp/arch_cpp.json"
+  /usr/bin/python3 bench/arch_step.py 5 > "$tmp/arch_py.json"
+  /usr/bin/python3 - "$tmp/arch_cpp.json" "$tmp/arch_py.json" <<'PY'
+import datetime, json, sys
+cpp = {}
+for b in json.load(open(sys.argv[1]))["benchmarks"]:
+    if b.get("aggregate_name") == "median":
+        cpp[b["run_name"].split("/")[1]] = (b["real_time"], b["parameters"])
+py = json.load(open(sys.argv[2]))
+print("\n## CNN, autoencoder and LSTM steps (seed 002 section 5)\n")
+print("One Adam step at batch 128, float32, one thread, registry defaults: the image classifiers")
+print("and autoencoders on 28 x 28 images, the LSTMs on [10, 4] sequences. gsnn (C++) against the")
+print("same models written in Python PyTorch, layer by layer, in one run (bench/arch_step.cpp,")
+print("bench/arch_step.py; the script asserts equal parameter counts). `/ base`: the step against")
+print("the same family's plain variant (cnn, ae, lstm3) in the same language: the cost of")
+print("attention and GMNM. Ratio < 1 means gsnn is faster.\n")
+print(f"Command: `bench/run.sh build arch` ({datetime.date.today()})\n")
+print("| model | parameters | gsnn C++ (ms) | / base | PyTorch (ms) | / base | C++ / PyTorch |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for name, (c, n) in cpp.items():
+    base = name.split("_")[0]
+    p, cb, pb = py[name], cpp[base][0], py[base]
+    print(f"| {name} | {n:.0f} | {c:.2f} | {c/cb:.2f} | {p:.2f} | {p/pb:.2f} | {c/p:.2f} |")
+PY
+}
+
 for section in "${sections[@]}"; do
   case "$section" in
-    train | basis | gp | hybrid | predict)
+    train | basis | gp | hybrid | predict | arch)
       "$section" > "$tmp/$section.md"
       mv "$tmp/$section.md" "$results/$section.md" ;;
-    *) echo "unknown section '$section' (train basis gp hybrid predict)"; exit 2 ;;
+    *) echo "unknown section '$section' (train basis gp hybrid predict arch)"; exit 2 ;;
   esac
 done
 {
@@ -146,7 +174,7 @@ done
   echo "Each section below is written by \`bench/run.sh BUILD_DIR SECTION\` to bench/results/ and"
   echo "collected here; each states its own command and date. Machines differ and are noisy: read the"
   echo "ratios of one run, not absolute times across runs."
-  for section in train basis gp gp-notes hybrid predict speed-notes; do
+  for section in train basis gp gp-notes hybrid predict arch speed-notes; do
     if [ -f "$results/$section.md" ]; then cat "$results/$section.md"; fi
   done
 } > docs/benchmarks.md

@@ -201,6 +201,49 @@ printf 'x,y\n0.5,1\n' > pde_points.csv
 "$gsnn" predict --model res_pde/membrane/gmnm/seed-0/model --data pde_points.csv --out pde_u.csv -q
 head -1 pde_u.csv | grep -q "^x,y,u$" || fail "pde predictions: $(cat pde_u.csv)"
 
+# image and sequence models through run and predict: a CNN's classes and an
+# autoencoder's pixels for the images of an IDX file, an LSTM's forecast for
+# sequences given as CSV columns x<feature>_<step>
+split=(-o train=64 -o validation=16 -o test=16)
+"$gsnn" run fashion-mnist "${split[@]}" -o robustness_points=0 --models cnn --seeds 1 --steps 2 \
+  --out res_img -q > /dev/null
+"$gsnn" run fashion-reconstruction "${split[@]}" --models autoencoder --seeds 1 --steps 2 \
+  --out res_img -q > /dev/null
+"$gsnn" run four-signals -o samples=200 --models lstm --seeds 1 --steps 2 --out res_seq -q > /dev/null
+/usr/bin/python3 - <<'PY'
+import gzip, struct
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    f.read(16)
+    pixels = f.read(3 * 784)
+with gzip.open("three.idx.gz", "wb") as f:
+    f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, 3, 28, 28) + pixels)
+with open("small.idx", "wb") as f:
+    f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, 2, 20, 20) + bytes(800))
+with open("sequences.csv", "w") as f:
+    f.write(",".join(f"x{i}_{s}" for s in range(10) for i in range(1, 5)) + "\n")
+    for row in range(2):
+        f.write(",".join(str(0.1 * (row + s) + 0.01 * i) for s in range(10) for i in range(1, 5)) + "\n")
+PY
+model_of() { find "$1" -path "*/$2/seed-0/model" -type d; }
+cnn=$(model_of res_img cnn); ae=$(model_of res_img autoencoder); lstm=$(model_of res_seq lstm)
+"$gsnn" predict --model "$cnn" --data three.idx.gz --out cnn_pred.csv -q
+head -1 cnn_pred.csv | grep -q "^image,class,p_top,p_trouser," || fail "cnn predictions: $(head -1 cnn_pred.csv)"
+[ "$(wc -l < cnn_pred.csv)" -eq 4 ] || fail "cnn prediction rows"
+"$gsnn" predict --model "$ae" --data three.idx.gz --out ae_pred.csv -q
+/usr/bin/python3 -c "
+import csv; r = list(csv.reader(open('ae_pred.csv')))
+assert len(r) == 4 and len(r[0]) == 1 + 2 * 784 and r[0][:3] == ['image', 'r0c0_mean', 'r0c0_std'], r[0][:3]
+assert [row[0] for row in r[1:]] == ['1', '2', '3']" || fail "autoencoder predictions"
+expect_error "holds images \[2, 1, 20, 20\], the model takes \[n, 1, 28, 28\]" \
+  "$gsnn" predict --model "$ae" --data small.idx --out p.csv
+expect_error "a model of images \[1, 28, 28\] reads an IDX file" \
+  "$gsnn" predict --model "$cnn" --data train.csv --out p.csv
+"$gsnn" predict --model "$lstm" --data sequences.csv --out lstm_pred.csv -q
+head -1 lstm_pred.csv | grep -q "^x1_0,x2_0,.*,x4_9,mean,std$" || fail "lstm predictions: $(head -1 lstm_pred.csv)"
+[ "$(wc -l < lstm_pred.csv)" -eq 3 ] || fail "lstm prediction rows"
+expect_error "applies to models of table inputs" \
+  "$gsnn" predict --model "$lstm" --data sequences.csv --out p.csv --input-std x1_0=0.1
+
 # kill a run midway, rerun: the finished seed is untouched, the killed one
 # resumes from its checkpoint and ends exactly as an uninterrupted run.
 run_args=(smooth2d --models gsnn --seeds 2 --steps 1500 --checkpoint-every 100 -q)

@@ -96,7 +96,7 @@ TEST(Cnn, GmnmCentresStartOnTheHiddenFeatures) {
   auto& body = dynamic_cast<CnnImpl&>(net->body());
   net->body().initialise(x, {});
   torch::NoGradGuard guard;
-  const auto features = CnnImpl::normalised(body.features(x));
+  const auto features = standardise_rows(body.features(x));
   const auto centres = net->named_buffers()["body.head.centres"];
   ASSERT_EQ(centres.sizes(), (std::vector<int64_t>{4, 28}));
   // k-means++ picks (standardised) training features as centres: each centre is one of them.
@@ -118,9 +118,17 @@ TEST(Cnn, TablesTinyImagesAndImpossibleHeadsAreRefused) {
               build_model(resolve_model("cnn", {{"head", "gmnm"}, {"rank", 29}}), kFashion);
             }).find("at most hidden (28)"),
             std::string::npos);
-  // GMNM options do not count against a linear head's size limit.
-  EXPECT_NO_THROW(
-      build_model(resolve_model("cnn", {{"components", 4096}, {"rank", 4096}}), kFashion));
+  // GMNM options with a linear head would be ignored: refused, naming the switch.
+  EXPECT_NE(test::error_message([] {
+              resolve_model("cnn", {{"components", 32}});
+            }).find("option 'components' acts only with head = \"gmnm\" (it is \"linear\")"),
+            std::string::npos);
+  EXPECT_NE(test::error_message([] {
+              resolve_model("lstm", {{"rank", 2}});
+            }).find("option 'rank' acts only with head = \"gmnm\""),
+            std::string::npos);
+  EXPECT_NO_THROW(resolve_model("cnn", {{"head", "gmnm"}, {"components", 32}}));
+  EXPECT_NO_THROW(resolve_model("cnn", {{"components", 16}}));  // the default: nothing ignored
 }
 
 // The four variants on a small fashion-mnist sample through `gsnn run`'s

@@ -16,6 +16,8 @@ void print_options(const std::vector<OptionSpec>& specs) {
     std::string choices;
     for (const auto& c : o.choices) choices += (choices.empty() ? " {" : "|") + c;
     if (!choices.empty()) choices += "}";
+    if (!o.active_when.empty())
+      choices += fmt::format(" (acts only with {} = {})", o.active_when, o.active_value.dump());
     fmt::print("    {:<16} {:<10} {}{}\n", o.name, o.default_value.dump(), o.help, choices);
   }
 }

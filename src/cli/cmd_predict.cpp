@@ -1,4 +1,5 @@
-// gsnn predict: means and standard deviations for the rows of a CSV file.
+// gsnn predict: means and standard deviations (or classes) for the rows of a
+// CSV file, or for the images of an IDX file.
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -8,6 +9,7 @@
 
 #include "cli/common.hpp"
 #include "data/csv.hpp"
+#include "data/idx.hpp"
 #include "io/config.hpp"
 #include "io/files.hpp"
 #include "io/model_file.hpp"
@@ -28,6 +30,56 @@ std::vector<double> column(const torch::Tensor& t, int64_t c) {
   return {col.data_ptr<double>(), col.data_ptr<double>() + col.numel()};
 }
 
+// The model's inputs read from `path`: an image model ([channels, height,
+// width], inputs unnamed) reads an IDX file of 8-bit images, scaled to [0, 1]
+// as the fashion tasks scale them, and its rows are numbered "image" 1, 2, ...;
+// any other model reads the CSV columns named like its inputs (a sequence
+// model's inputs name each step's features, step by step).
+struct PredictInputs {
+  torch::Tensor x;                           // [n, input shape...]
+  std::vector<std::string> header;           // copied to the output
+  std::vector<std::vector<double>> columns;  // of header
+};
+
+PredictInputs read_inputs(const TrainedModel& model, const std::string& model_path,
+                          const std::string& path) {
+  const auto& shape = model.network->shape().input_shape;
+  PredictInputs in;
+  if (shape.size() == 3 && model.inputs.empty()) {
+    torch::Tensor images;
+    try {
+      images = read_idx(path);
+    } catch (const std::runtime_error& e) {
+      throw std::invalid_argument(
+          fmt::format("a model of images [{}] reads an IDX file of 8-bit images (e.g. Debian's "
+                      "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz): {}",
+                      fmt::join(shape, ", "), e.what()));
+    }
+    if (images.dim() == 3) images = images.unsqueeze(1);  // grey images [n, height, width]
+    if (images.dim() != 4 || images.sizes().slice(1).vec() != shape || images.size(0) < 1)
+      throw std::invalid_argument(fmt::format("{}: holds images [{}], the model takes [n, {}]",
+                                              path, fmt::join(images.sizes(), ", "),
+                                              fmt::join(shape, ", ")));
+    in.x = images.to(torch::kFloat64).div_(255);
+    in.header = {"image"};
+    in.columns = {std::vector<double>(images.size(0))};
+    for (size_t i = 0; i < in.columns[0].size(); ++i) in.columns[0][i] = i + 1;
+    return in;
+  }
+  if (shape.size() != 1 && model.inputs.empty())
+    throw std::invalid_argument(
+        fmt::format("{}: the model's inputs [{}] have no names (a model saved before gsnn named "
+                    "sequence steps), so no CSV column can be matched to them",
+                    model_path, fmt::join(shape, ", ")));
+  const auto points = select_columns(read_csv(path), path, model.inputs, {});
+  auto sizes = shape;
+  sizes.insert(sizes.begin(), points.x.size(0));
+  in.x = points.x.reshape(sizes);
+  in.header = model.inputs;
+  for (size_t i = 0; i < model.inputs.size(); ++i) in.columns.push_back(column(points.x, i));
+  return in;
+}
+
 void run_predict(const PredictArgs& a) {
   a.runtime.apply();
   if (a.out.empty()) throw std::invalid_argument("--out is empty");
@@ -40,12 +92,10 @@ void run_predict(const PredictArgs& a) {
     throw std::invalid_argument("--out " + a.out +
                                 " is inside the model directory: refusing to write there");
   model.network->to(torch::Device(a.runtime.device));  // --device is honoured, not ignored
-  if (const auto& shape = model.network->shape().input_shape; shape.size() != 1)
-    throw std::invalid_argument(fmt::format(
-        "{}: a model of samples shaped [{}] (images or sequences) does not read CSV rows", a.model,
-        fmt::join(shape, ", ")));
-  const auto table = read_csv(a.data);
-  const auto points = select_columns(table, a.data, model.inputs, {});
+  if (!a.input_std.empty() && model.network->shape().input_shape.size() != 1)
+    throw std::invalid_argument(
+        "--input-std: applies to models of table inputs, not to images or sequences");
+  auto in = read_inputs(model, a.model, a.data);
   torch::Tensor input_var;
   if (!a.input_std.empty()) {
     input_var = torch::zeros({1, static_cast<int64_t>(model.inputs.size())}, torch::kFloat64);
@@ -62,7 +112,7 @@ void run_predict(const PredictArgs& a) {
       slot.fill_(std::pow(value.get<double>(), 2));
     }
   }
-  const auto out = model.predict(points.x, input_var);
+  const auto out = model.predict(in.x, input_var);
   const auto bad_rows =
       (~torch::isfinite(out.mean) | ~torch::isfinite(out.var)).flatten(1).any(1).nonzero();
   if (bad_rows.numel() > 0)
@@ -71,9 +121,8 @@ void run_predict(const PredictArgs& a) {
         "outside the training data, or an --input-std too large for the model's dtype); nothing "
         "written to {}",
         bad_rows.size(0), out.mean.size(0), bad_rows[0][0].item<int64_t>() + 1, a.data, a.out));
-  std::vector<std::string> header = model.inputs;
-  std::vector<std::vector<double>> columns;
-  for (size_t i = 0; i < model.inputs.size(); ++i) columns.push_back(column(points.x, i));
+  auto header = std::move(in.header);
+  auto columns = std::move(in.columns);
   const auto header_inputs = header.size();
   if (model.network->regression()) {
     const bool single = model.outputs.size() == 1;
@@ -111,21 +160,25 @@ void run_predict(const PredictArgs& a) {
       throw std::invalid_argument("the output column '" + header[i] +
                                   "' would repeat an input column's name; rename that input");
   write_csv(a.out, header, columns);
-  if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", points.size(), a.out);
+  if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", in.x.size(0), a.out);
 }
 
 }  // namespace
 
 void add_predict_command(CLI::App& app) {
   auto args = std::make_shared<PredictArgs>();
-  auto* cmd =
-      app.add_subcommand("predict",
-                         "predict with a saved model: writes the input columns plus mean and std "
-                         "(predictive standard deviation) to a CSV file");
-  cmd->add_option("--model", args->model, "model directory written by `gsnn fit`")
+  auto* cmd = app.add_subcommand("predict",
+                                 "predict with a saved model: writes the input columns (an image "
+                                 "model: the image number) plus mean and std (predictive standard "
+                                 "deviation), or class and class probabilities, to a CSV file");
+  cmd->add_option("--model", args->model,
+                  "model directory written by `gsnn fit` or `gsnn run` (RUN/model)")
       ->required()
       ->check(CLI::ExistingDirectory);
-  cmd->add_option("--data", args->data, "CSV with (at least) the model's input columns")
+  cmd->add_option("--data", args->data,
+                  "CSV with (at least) the model's input columns (a sequence model's: one per "
+                  "feature and step, e.g. x1_0 ... x4_9); for an image model, an IDX file of "
+                  "8-bit images (gzip or not), scaled to [0, 1]")
       ->required()
       ->check(CLI::ExistingFile);
   cmd->add_option("--out", args->out, "output CSV")->required();

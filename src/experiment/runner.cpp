@@ -300,6 +300,10 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         write_dataset_csv((task_dir / "test.csv").string(), all);
       }
     }
+    if (data.train.x.dim() == 4 && !data.evaluation.empty())
+      write_safetensors(
+          (task_dir / kTestImagesFile).string(),
+          {{"x", data.evaluation.front().data.x.slice(0, 0, kSampleImages).contiguous()}});
     const auto& kind = find_task_kind(task.kind);
     const ModelShape shape{data.train.x.sizes().slice(1).vec(),
                            static_cast<int64_t>(kind.output_names(data.train).size())};
@@ -320,6 +324,8 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         p.spec = size_to_parameters(p.spec, *e.target_params, shape, kind.regression);
       if (!p.training.contains("loss"))
         p.training["loss"] = task.loss.empty() ? kind.default_objective : task.loss;
+      if (!p.training.contains("scaling") && !task.scaling.empty())
+        p.training["scaling"] = task.scaling;
       FitRequest check;
       check.model = p.spec;
       check.training = TrainOptions::from_json(p.training);

@@ -279,7 +279,9 @@ TrainedModel load_model(const std::string& directory) {
     }
     if (shape.input_shape.empty() || m.outputs.empty())
       throw std::runtime_error("\"input_shape\" and \"outputs\" must not be empty");
-    if (shape.input_shape.size() == 1 && m.inputs.size() != static_cast<size_t>(features))
+    // Images may leave their pixels unnamed; tables and named sequences name every value.
+    if ((shape.input_shape.size() == 1 || !m.inputs.empty()) &&
+        m.inputs.size() != static_cast<size_t>(features))
       throw std::runtime_error("\"inputs\" must name every input feature");
     if (kind.regression && m.targets.size() != m.outputs.size())
       throw std::runtime_error("a regression model has one output per target");

@@ -48,22 +48,17 @@ torch::Tensor CnnImpl::features(const torch::Tensor& images) {
   return torch::relu(dense_(x.flatten(1)));
 }
 
-torch::Tensor CnnImpl::normalised(const torch::Tensor& h) {
-  const auto mean = h.mean(1, true);
-  return (h - mean) / (h - mean).square().mean(1, true).add(1e-5).sqrt();
-}
-
 Moments CnnImpl::forward(const Moments& input) {
   const auto h = features(input.mean);
   if (linear_head_) return {linear_head_(h), {}};
-  return {gmnm_head_(normalised(h)), {}};
+  return {gmnm_head_(standardise_rows(h)), {}};
 }
 
 void CnnImpl::initialise(const torch::Tensor& x, const torch::Tensor&) {
   if (!gmnm_head_) return;
   torch::NoGradGuard guard;
   gmnm_head_->initialise(
-      normalised(features(x.slice(0, 0, std::min(x.size(0), kInitialisationImages)))));
+      standardise_rows(features(x.slice(0, 0, std::min(x.size(0), kInitialisationImages)))));
 }
 
 }  // namespace gsnn

@@ -7,9 +7,7 @@
 //   head: linear (hidden -> classes), or GMNM (hidden -> classes, centres
 //   fixed after a k-means++ start on the hidden features of the training
 //   images, as the paper fixes mu). The GMNM head sees each image's hidden
-//   features standardised over its units (a layer normalisation without
-//   parameters): its components are placed for standardised inputs, and
-//   features that grow while training would leave them all far away.
+//   features standardised over its units (standardise_rows, nn/gmnm.hpp).
 // Deterministic: the output is class logits, no variance.
 #pragma once
 
@@ -42,9 +40,6 @@ class CnnImpl : public ModelImpl {
   // (at most kInitialisationImages) training images.
   void initialise(const torch::Tensor& x, const torch::Tensor& y) override;
   torch::Tensor features(const torch::Tensor& images);  // [n, hidden], before the head
-  // Each row of h [n, hidden] less its mean, over its spread (a layer
-  // normalisation without parameters): what the GMNM head sees.
-  static torch::Tensor normalised(const torch::Tensor& h);
   const CnnOptions& options() const { return options_; }
 
   static constexpr int64_t kInitialisationImages = 2048;

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "gp/gaussian_process.hpp"
+#include "nn/autoencoder.hpp"
 #include "nn/cnn.hpp"
 #include "nn/gmnm.hpp"
 #include "nn/gsnn_model.hpp"
@@ -176,13 +177,15 @@ ModelFamily cnn_family() {
       {"hidden", d.hidden, "units of the dense layer before the head", {}, 1, kMaxWidth},
       {"attention", d.attention, "self-attention block over the feature map's positions"},
       {"head", d.head, "classification head", {"linear", "gmnm"}},
-      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth},
+      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth, "head", "gmnm"},
       {"rank",
        d.rank,
        "GMNM head: projections per component (1: the paper's ridge)",
        {},
        1,
-       kMaxWidth},
+       kMaxWidth,
+       "head",
+       "gmnm"},
   };
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     CnnOptions c;
@@ -210,8 +213,15 @@ ModelFamily lstm_family() {
   f.options = {
       {"hidden", d.hidden, "LSTM units", {}, 1, 4096},
       {"head", d.head, "head on the last hidden state", {"linear", "gmnm"}},
-      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth},
-      {"rank", d.rank, "GMNM head: projections per component; 0 = hidden", {}, 0, 4096},
+      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth, "head", "gmnm"},
+      {"rank",
+       d.rank,
+       "GMNM head: projections per component; 0 = hidden",
+       {},
+       0,
+       4096,
+       "head",
+       "gmnm"},
   };
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     LstmOptions l;
@@ -222,6 +232,49 @@ ModelFamily lstm_family() {
     l.components = o.at("components");
     l.rank = o.at("rank");
     return std::make_shared<LstmImpl>(l);
+  };
+  return f;
+}
+
+ModelFamily autoencoder_family() {
+  const AutoencoderOptions d;
+  ModelFamily f;
+  f.name = "autoencoder";
+  f.summary =
+      "image autoencoder (seed 002 fig. 4, bottom): strided conv encoder to a latent vector, "
+      "transposed-conv decoder, optional attention and GMNM channel multipliers";
+  f.size_option = "latent";
+  f.options = {
+      {"channels",
+       d.channels,
+       "channels of the first convolution (the second has twice)",
+       {},
+       1,
+       1024},
+      {"latent", d.latent, "size of the bottleneck (latent) vector", {}, 1, kMaxWidth},
+      {"attention", d.attention, "self-attention block over the encoder's feature map"},
+      {"gmnm", d.gmnm, "GMNM branch: latent vector -> one multiplier per decoder channel"},
+      {"components", d.components, "GMNM branch: components", {}, 1, kMaxWidth, "gmnm", true},
+      {"rank",
+       d.rank,
+       "GMNM branch: projections per component (1: the paper's ridge)",
+       {},
+       1,
+       kMaxWidth,
+       "gmnm",
+       true},
+  };
+  f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
+    AutoencoderOptions a;
+    a.input_shape = shape.input_shape;
+    a.outputs = shape.outputs;
+    a.channels = o.at("channels");
+    a.latent = o.at("latent");
+    a.attention = o.at("attention");
+    a.gmnm = o.at("gmnm");
+    a.components = o.at("components");
+    a.rank = o.at("rank");
+    return std::make_shared<AutoencoderImpl>(a);
   };
   return f;
 }

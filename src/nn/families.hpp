@@ -10,6 +10,7 @@ ModelFamily mlp_family();
 ModelFamily hybrid_family();
 ModelFamily cnn_family();
 ModelFamily lstm_family();
+ModelFamily autoencoder_family();
 ModelFamily lengthscale_family();
 ModelFamily gmnm_family();
 ModelFamily kan_family();

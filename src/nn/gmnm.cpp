@@ -101,4 +101,9 @@ torch::Tensor GmnmImpl::forward(const torch::Tensor& x) {
   return torch::cat(parts);
 }
 
+torch::Tensor standardise_rows(const torch::Tensor& h) {
+  const auto centred = h - h.mean(1, true);
+  return centred / centred.square().mean(1, true).add(1e-5).sqrt();
+}
+
 }  // namespace gsnn

@@ -76,4 +76,10 @@ double gmnm_size(int64_t in_features, int64_t out_features, int64_t components, 
 bool check_gmnm_head(const std::string& family, const std::string& head, int64_t rank,
                      int64_t hidden);
 
+// Each row of h [n, features] less its mean, over its spread (a layer
+// normalisation without parameters): what a GMNM on learned features sees.
+// Its components are placed for standardised inputs, and features that grow
+// while training would otherwise leave them all far away.
+torch::Tensor standardise_rows(const torch::Tensor& h);
+
 }  // namespace gsnn

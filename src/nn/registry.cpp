@@ -27,7 +27,7 @@ Registry<ModelFamily>& family_registry() {
   static Registry<ModelFamily> families{
       "model family",
       {gsnn_family(), mlp_family(), hybrid_family(), lengthscale_family(), gmnm_family(),
-       kan_family(), rbf_family(), gp_family(), cnn_family(), lstm_family()}};
+       kan_family(), rbf_family(), gp_family(), cnn_family(), lstm_family(), autoencoder_family()}};
   return families;
 }
 
@@ -111,6 +111,13 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
                                          value.dump(), fmt::join(choices, ", ")));
     out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
   }
+  for (const auto& s : specs)
+    if (!s.active_when.empty() && out[s.name] != s.default_value &&
+        out[s.active_when] != s.active_value)
+      throw OptionError(s.name, fmt::format("{}: option '{}' acts only with {} = {} (it is {}); "
+                                            "remove it or set {}",
+                                            what, s.name, s.active_when, s.active_value.dump(),
+                                            out[s.active_when].dump(), s.active_when));
   return out;
 }
 

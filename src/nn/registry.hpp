@@ -24,6 +24,11 @@ struct OptionSpec {
   std::vector<std::string> choices = {};                  // for strings; empty = any
   double min = -std::numeric_limits<double>::infinity();  // for numbers (and table values)
   double max = std::numeric_limits<double>::infinity();   // sizes are bounded before allocating
+  // An option that acts only when another option has a value (a GMNM head's
+  // components only with head = "gmnm"): a value other than the default is
+  // refused otherwise, rather than silently ignored.
+  std::string active_when = {};  // the other option's name; empty = always active
+  nlohmann::json active_value = {};
 };
 
 struct ModelFamily {

@@ -1,4 +1,4 @@
-// plot_lines / plot_colour_map: data files + a gnuplot script per figure.
+// plot_lines / plot_colour_map / plot_image_grid: data files + a gnuplot script per figure.
 #include "report/gnuplot.hpp"
 
 #include <fmt/format.h>
@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -157,6 +158,49 @@ void plot_colour_map(const std::string& path, const std::string& title,
       "plot {} using 1:2:3 with points pt 5 ps 1.1 palette notitle\n",
       quote(title), quote(colour_label), quote(data));
   draw(path, script);
+}
+
+void plot_image_grid(const std::string& path, const std::string& title,
+                     const std::vector<ImageRow>& rows, int height, int width) {
+  constexpr int kGap = 2;  // white pixels between images
+  size_t per_row = 0;
+  for (const auto& row : rows) {
+    per_row = std::max(per_row, row.images.size());
+    for (const auto& image : row.images)
+      if (image.size() != static_cast<size_t>(height) * width)
+        throw std::invalid_argument("plot_image_grid: an image of row '" + row.label +
+                                    "' does not have height x width values");
+  }
+  if (per_row == 0) throw std::invalid_argument("plot_image_grid: nothing to draw");
+  const size_t columns = per_row * (width + kGap), lines = rows.size() * (height + kGap);
+  std::vector<double> grid(columns * lines, 1.0);
+  for (size_t r = 0; r < rows.size(); ++r)
+    for (size_t k = 0; k < rows[r].images.size(); ++k)
+      for (int i = 0; i < height; ++i)
+        for (int j = 0; j < width; ++j)
+          grid[(r * (height + kGap) + i) * columns + k * (width + kGap) + j] =
+              std::clamp(rows[r].images[k][i * width + j], 0.0, 1.0);
+  std::string matrix;
+  for (size_t i = 0; i < lines; ++i) {
+    for (size_t j = 0; j < columns; ++j)
+      matrix += fmt::format("{}{:.4g}", j ? " " : "", grid[i * columns + j]);
+    matrix += '\n';
+  }
+  const auto data = base_of(path) + ".dat";
+  write_file_atomically(data, matrix);
+  std::string tics;
+  for (size_t r = 0; r < rows.size(); ++r)
+    tics += fmt::format("{}{} {}", r ? ", " : "", quote(rows[r].label),
+                        r * (height + kGap) + height / 2.0);
+  const int scale = 4;  // screen pixels per image pixel
+  draw(path,
+       fmt::format("set terminal pngcairo size {},{} font 'DejaVu Sans,11'\n"
+                   "set title {} noenhanced\nset size ratio -1\nset palette gray\n"
+                   "set cbrange [0:1]\nunset colorbox\nunset xtics\nset ytics ({}) noenhanced\n"
+                   "set xrange [-0.5:{}]\nset yrange [{}:-0.5]\n"
+                   "plot {} matrix with image notitle\n",
+                   columns * scale + 260, lines * scale + 90, quote(title), tics, columns - 0.5,
+                   lines - 0.5, quote(data)));
 }
 
 }  // namespace gsnn

@@ -32,6 +32,17 @@ void plot_colour_map(const std::string& path, const std::string& title,
                      const std::vector<double>& x, const std::vector<double>& y,
                      const std::vector<double>& c, const std::string& colour_label);
 
+// One labelled row of grey images (values shown on [0, 1], clamped).
+struct ImageRow {
+  std::string label;
+  std::vector<std::vector<double>> images;  // each height x width values, row-major
+};
+
+// Draws rows of images one under the other, e.g. originals above
+// reconstructions; throws std::invalid_argument for an image of another size.
+void plot_image_grid(const std::string& path, const std::string& title,
+                     const std::vector<ImageRow>& rows, int height, int width);
+
 // Runs `gnuplot -e "set output OUTPUT" script_path` (no shell); throws with
 // gnuplot's message on failure.
 void run_gnuplot(const std::string& script_path, const std::string& output);

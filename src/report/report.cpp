@@ -20,6 +20,7 @@
 #include "gsnn/version.hpp"
 #include "io/files.hpp"
 #include "io/model_file.hpp"
+#include "io/safetensors.hpp"
 #include "report/gnuplot.hpp"
 
 namespace gsnn {
@@ -227,9 +228,10 @@ class TaskReport {
   std::string html(int& figures) {
     std::string h = fmt::format("<h2>{}</h2>\n", html_escape(key_));
     h += table();
-    for (const auto& f : {&TaskReport::learning_curves, &TaskReport::loss_parts,
-                          &TaskReport::calibration, &TaskReport::robustness, &TaskReport::fits,
-                          &TaskReport::error_maps, &TaskReport::sweeps}) {
+    for (const auto& f :
+         {&TaskReport::learning_curves, &TaskReport::loss_parts, &TaskReport::calibration,
+          &TaskReport::robustness, &TaskReport::fits, &TaskReport::error_maps,
+          &TaskReport::reconstructions, &TaskReport::sweeps}) {
       for (const auto& [caption, png] : (this->*f)()) {
         h +=
             fmt::format("<figure><img src=\"{}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
@@ -553,6 +555,41 @@ class TaskReport {
       figs.emplace_back(by_norm.title, png("error_norm"));
     }
     return figs;
+  }
+
+  // Test images above each model's reconstruction of them (first seed; seed
+  // 002 section 5.2), for models whose outputs are the images' pixels.
+  Figures reconstructions() const {
+    if (!regression() || !has_task_file(kTestImagesFile)) return {};
+    const auto path = runs_.front().dir.parent_path().parent_path() / kTestImagesFile;
+    const auto file = read_safetensors(path.string());
+    const auto found = file.tensors.find("x");
+    if (found == file.tensors.end() || found->second.dim() != 4 || found->second.size(1) != 1 ||
+        found->second.size(0) > kSampleImages)
+      throw std::runtime_error(
+          fmt::format("{}: expected 'x' with at most {} grey images [n, 1, height, width]",
+                      path.string(), kSampleImages));
+    const auto x = found->second.to(torch::kFloat64);
+    const int64_t height = x.size(2), width = x.size(3);
+    auto images_of = [&](const torch::Tensor& t) {
+      std::vector<std::vector<double>> out;
+      const auto rows = t.reshape({t.size(0), -1}).contiguous();
+      for (int64_t i = 0; i < rows.size(0); ++i)
+        out.emplace_back(rows[i].data_ptr<double>(), rows[i].data_ptr<double>() + rows.size(1));
+      return out;
+    };
+    std::vector<ImageRow> rows = {{"original", images_of(x)}};
+    for (const auto& label : order_) {
+      const auto model = load_model((by_model_.at(label).front()->dir / "model").string());
+      if (model.outputs.size() != static_cast<size_t>(height * width) ||
+          model.network->shape().input_shape != std::vector<int64_t>{1, height, width})
+        continue;
+      rows.push_back({label, images_of(model.predict(x).mean.to(torch::kFloat64))});
+    }
+    if (rows.size() < 2) return {};
+    const auto title = fmt::format("{}: test images and their reconstructions (first seed)", key_);
+    plot_image_grid((out_ / png("reconstructions")).string(), title, rows, height, width);
+    return {{title, png("reconstructions")}};
   }
 
   Figures sweeps() const {

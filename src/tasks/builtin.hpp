@@ -33,8 +33,10 @@ struct PiecewiseFunction {
 };
 PiecewiseFunction piecewise_function(const std::string& name);
 
-// Fashion-MNIST from Debian's dataset-fashion-mnist (tasks/fashion_mnist.cpp).
+// Fashion-MNIST from Debian's dataset-fashion-mnist (tasks/fashion_mnist.cpp):
+// classes, or the images themselves as targets (reconstruction).
 Task fashion_mnist_task(const nlohmann::json& options);
+Task fashion_reconstruction_task(const nlohmann::json& options);
 
 // Seed 002 eq. (5): sequences of four signals and the target at the last step
 // (tasks/four_signals.cpp); the coefficients a_i, b_i drawn from a seed, and

@@ -6,7 +6,9 @@
 // samples + steps - 1 times evenly over [0.5, 100]. a_i ~ U(0.5, 1.5) and
 // b_i ~ U(-0.5, 0.5) are drawn from Random(coefficient_seed), so they stay
 // the same across data seeds (the summary states them); the data seed draws
-// the 80/20 train/test split (a tenth of the 80 % validates).
+// the 80/20 train/test split (a tenth of the 80 % validates). The inputs are
+// named x<i>_<step>, step 0 the oldest, step-major: a CSV of them is what
+// `gsnn predict` reads for a saved sequence model.
 #include <fmt/format.h>
 
 #include <array>
@@ -67,6 +69,8 @@ Task four_signals_task(const nlohmann::json& given) {
     all.x = torch::empty({samples, steps, 4}, torch::kFloat64);
     all.y = torch::empty({samples, 1}, torch::kFloat64);
     all.target_names = {"y"};
+    for (int64_t s = 0; s < steps; ++s)  // step-major, like the values of a sequence
+      for (int i = 1; i <= 4; ++i) all.input_names.push_back(fmt::format("x{}_{}", i, s));
     auto x = all.x.accessor<double, 3>();
     for (int64_t k = 0; k < samples; ++k) {
       for (int64_t s = 0; s < steps; ++s)

@@ -126,6 +126,7 @@ std::vector<Task> builtin_tasks() {
       multiplication_disc_task({}),
       addition_annulus_task({}),
       fashion_mnist_task({}),
+      fashion_reconstruction_task({}),
       four_signals_task({}),
       pde_task(poisson2d_problem()),
       pde_task(helmholtz2d_problem()),

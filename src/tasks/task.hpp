@@ -42,6 +42,8 @@ struct Task {
   nlohmann::json definition;
   std::string kind = "regression";  // see tasks/kind.hpp
   std::string dtype = "float32";    // precision models are trained in (pde tasks: float64)
+  // The training option "scaling" when a model does not set it; "" = its default.
+  std::string scaling = "";
   // A task with options (e.g. function2d's level): their specs, and how the
   // task is built for given options (validated there; OptionError names a
   // bad key). Empty for tasks without options.
