@@ -154,7 +154,7 @@ print(f"Command: `bench/run.sh build arch` ({datetime.date.today()})\n")
 print("| model | parameters | gsnn C++ (ms) | / base | PyTorch (ms) | / base | C++ / PyTorch |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
 for name, (c, n) in cpp.items():
-    base = name.split("_")[0]
+    base = "lstm3" if name.startswith("lstm") else name.split("_")[0]
     p, cb, pb = py[name], cpp[base][0], py[base]
     print(f"| {name} | {n:.0f} | {c:.2f} | {c/cb:.2f} | {p:.2f} | {p/pb:.2f} | {c/p:.2f} |")
 PY

@@ -166,6 +166,9 @@ TEST(Autoencoder, FashionReconstructionSmokeAndReportFigure) {
   EXPECT_TRUE(std::filesystem::exists(run.parent_path().parent_path() / kTestImagesFile));
   write_report(dir.file("out"), dir.file("report"));
   EXPECT_TRUE(std::filesystem::exists(dir.file("report") + "/s0_reconstructions.png"));
+  // Losses of a task in its targets' own units are labelled so.
+  EXPECT_NE(test::read_all(dir.file("report") + "/s0_curves.gp").find("raw target units"),
+            std::string::npos);
   EXPECT_NE(test::read_all(dir.file("report") + "/index.html").find("and their reconstructions"),
             std::string::npos);
 }

@@ -44,6 +44,13 @@ printf 'x1,y\n1,abc\n' > text.csv;     bad "column 'y': 'abc' is not a number" f
 printf 'x1,y\n1,nan\n' > nan.csv;      bad "'nan' is not finite" fit --data nan.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,inf\n' > inf.csv;      bad "'inf' is not finite" fit --data inf.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,1e400\n' > big.csv;    bad "'1e400' is not finite" fit --data big.csv --inputs x1 --target y --out m
+printf '"x1","y"\n"1",2\n' > openq.csv; sed -i 's/"1",2/"1,2/' openq.csv
+bad "openq.csv:2: a quoted cell is not closed on its line" fit --data openq.csv --inputs x1 --target y --out m
+printf 'x1,y\n1e308,1\n-1e308,2\n5,3\n' > huge.csv
+bad "input column 'x1' reaches 1e+308: its mean, spread or scaled values overflow float32" fit --data huge.csv --inputs x1 --target y --out m
+printf 'x1,y\n1,1e39\n2,-1e39\n3,3\n' > f32.csv
+bad "target column 'y' reaches 1e+39: .* overflow float32; rescale it or train in float64" fit --data f32.csv --inputs x1 --target y --out m
+printf 'x1,y\n"1"x,2\n' > afterq.csv;  bad "afterq.csv:2: text after the closing quote of cell '1'" fit --data afterq.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,0.1\0junk\n' > nul.csv; bad "'0.1\\\\x00junk' is not a number" fit --data nul.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,\n' > blank.csv;       bad "column 'y': '' is not a number" fit --data blank.csv --inputs x1 --target y --out m
 printf 'x1,x1\n1,2\n' > dup.csv;       bad "column 'x1' appears twice" fit --data dup.csv --inputs x1 --target x1 --out m

@@ -100,7 +100,7 @@ expect_error "class labels must be whole numbers" "$gsnn" fit --data frac.csv --
 # nothing lost: a failed fit keeps the good model at --out; predict never overwrites its input
 printf 'x1,x2,y\n1,2,1e308\n2,1,-1e308\n3,3,1e308\n4,1,-1e308\n5,2,1e308\n6,3,0\n' > huge.csv
 cp -r m_tanh m_keep
-expect_error "not saved\|non-finite" "$gsnn" fit --data huge.csv --inputs x1,x2 --target y --out m_keep --steps 20 -q
+expect_error "target column 'y' reaches 1e+308" "$gsnn" fit --data huge.csv --inputs x1,x2 --target y --out m_keep --steps 20 -q
 cmp m_tanh/weights.safetensors m_keep/weights.safetensors || fail "failed fit replaced a good model"
 cp train.csv input.csv
 expect_error "refusing to overwrite" "$gsnn" predict --model m_tanh --data input.csv --out input.csv -q
@@ -200,6 +200,23 @@ ls rep_pde/s0_solution_m0.png rep_pde/s0_error_m0.png > /dev/null || fail "no so
 printf 'x,y\n0.5,1\n' > pde_points.csv
 "$gsnn" predict --model res_pde/membrane/gmnm/seed-0/model --data pde_points.csv --out pde_u.csv -q
 head -1 pde_u.csv | grep -q "^x,y,u$" || fail "pde predictions: $(cat pde_u.csv)"
+
+# quoted cells, as R's write.csv writes them: a name may hold a comma, and
+# predict quotes it again so that its output reads back
+/usr/bin/python3 - <<'PY'
+import csv
+rows = list(csv.reader(open("train.csv")))
+with open("quoted.csv", "w", newline="") as f:
+    w = csv.writer(f, quoting=csv.QUOTE_ALL)
+    w.writerow(["x1", "x 2,b", "y"])
+    w.writerows(rows[1:])
+PY
+"$gsnn" fit --data quoted.csv --inputs 'x1,"x 2,b"' --target y --model mlp-tanh --steps 20 \
+  --out m_quoted -q > /dev/null
+"$gsnn" predict --model m_quoted --data quoted.csv --out quoted_pred.csv -q
+head -1 quoted_pred.csv | grep -qx 'x1,"x 2,b",mean,std' || fail "quoted names: $(head -1 quoted_pred.csv)"
+"$gsnn" predict --model m_quoted --data quoted_pred.csv --out quoted_again.csv -q
+cmp quoted_pred.csv quoted_again.csv > /dev/null || fail "predictions of a predict output differ"
 
 # image and sequence models through run and predict: a CNN's classes and an
 # autoencoder's pixels for the images of an IDX file, an LSTM's forecast for

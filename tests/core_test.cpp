@@ -250,6 +250,21 @@ TEST(Core, FamilyFittedDirectlyWithDataSizedBuffers) {
   write_report(dir.file("results"), dir.file("report"));  // no learning curve: no figure, no crash
 }
 
+// A run with one check has a one-point learning curve: drawn as a point,
+// not as a line through it (which gnuplot draws as nothing).
+TEST(Report, OneCheckCurvesAreDrawnAsPoints) {
+  test::TempDir dir;
+  test::run_quietly({{"name", "short"},
+                     {"tasks", {"smooth2d"}},
+                     {"training", {{"steps", 20}, {"eval_every", 20}}},
+                     {"model", {{{"family", "mlp-tanh"}}}}},
+                    dir.file("results"));
+  write_report(dir.file("results"), dir.file("report"));
+  const auto script = test::read_all(dir.file("report/s0_curves.gp"));
+  EXPECT_NE(script.find("with points pt 7"), std::string::npos) << script;
+  EXPECT_NE(script.find("standardised units"), std::string::npos) << script;
+}
+
 // A family that records what its data-dependent initialisation saw.
 class InitRecorderImpl : public ModelImpl {
  public:

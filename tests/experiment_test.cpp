@@ -101,6 +101,13 @@ TEST(ExperimentFile, SizesToTargetParameters) {
   EXPECT_THROW(
       size_to_parameters(resolve_model("gsnn", {{"depth", 1}}), 3, ModelShape{{2}, 1}, true),
       std::invalid_argument);
+  // Beyond the size option's largest value: said so, without building a model past it.
+  EXPECT_NE(test::error_message([] {
+              size_to_parameters(resolve_model("lstm", {}), 90000000, ModelShape{{10, 4}, 1}, true);
+            })
+                .find("target_params 90000000 is more than model 'lstm' has at its largest hidden "
+                      "(4096: 67211266 parameters)"),
+            std::string::npos);
 }
 
 TEST(Trainer, ResumedTrainingIsIdentical) {

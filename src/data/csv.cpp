@@ -33,16 +33,52 @@ std::string printable(const std::string& s) {
   return s.size() > 60 ? out + "..." : out;
 }
 
+// The cells of one line, split at commas and trimmed. A cell in double
+// quotes (RFC 4180, as R and spreadsheets write names) may hold commas, and
+// "" inside it is one quote; a quoted cell must close on its line.
 std::vector<std::string> split_line(const std::string& line) {
   std::vector<std::string> cells;
   size_t start = 0;
   while (true) {
-    const auto comma = line.find(',', start);
-    cells.push_back(trim(line.substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
+    const auto first = line.find_first_not_of(" \t", start);
+    size_t end = start;  // where the cell's text ends: at the next comma or the line's end
+    if (first != std::string::npos && line[first] == '"') {
+      std::string cell;
+      size_t i = first + 1;
+      for (;; ++i) {
+        if (i >= line.size())
+          throw std::invalid_argument(
+              "a quoted cell is not closed on its line (cells spanning lines are not read)");
+        if (line[i] != '"') {
+          cell += line[i];
+        } else if (i + 1 < line.size() && line[i + 1] == '"') {
+          cell += '"';
+          ++i;
+        } else {
+          break;
+        }
+      }
+      end = line.find(',', i + 1);
+      if (!trim(line.substr(i + 1, end == std::string::npos ? end : end - i - 1)).empty())
+        throw std::invalid_argument("text after the closing quote of cell '" + cell + "'");
+      cells.push_back(cell);
+    } else {
+      end = line.find(',', start);
+      cells.push_back(trim(line.substr(start, end == std::string::npos ? end : end - start)));
+    }
+    if (end == std::string::npos) break;
+    start = end + 1;
   }
   return cells;
+}
+
+// A header name as written: quoted when it holds a comma or a quote, or
+// begins or ends with a space, so that read_csv reads the same name back.
+std::string csv_name(const std::string& name) {
+  if (name.find_first_of(",\"") == std::string::npos && trim(name) == name) return name;
+  std::string out = "\"";
+  for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + "\"";
 }
 
 }  // namespace
@@ -72,7 +108,12 @@ CsvTable read_csv(std::istream& in, const std::string& path) {
     // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first name.
     if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (trim(line).empty()) continue;  // blank lines (e.g. a trailing newline) are allowed
-    auto cells = split_line(line);
+    std::vector<std::string> cells;
+    try {
+      cells = split_line(line);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(fmt::format("{}:{}: {}", path, line_no, e.what()));
+    }
     if (table.header.empty()) {
       for (size_t c = 0; c < cells.size(); ++c) {
         if (cells[c].empty())
@@ -152,7 +193,7 @@ void write_csv(const std::string& path, const std::vector<std::string>& header,
   {
     std::ofstream out(tmp);
     if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
-    for (size_t c = 0; c < header.size(); ++c) out << (c ? "," : "") << header[c];
+    for (size_t c = 0; c < header.size(); ++c) out << (c ? "," : "") << csv_name(header[c]);
     out << '\n';
     const size_t n = columns.empty() ? 0 : columns[0].size();
     for (size_t r = 0; r < n; ++r) {

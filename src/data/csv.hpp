@@ -1,5 +1,7 @@
 // Strict CSV reading and writing for regression data: a header row, then
 // numeric rows. Every problem is reported with the file, line and column.
+// Cells may be double-quoted (RFC 4180: "a,b" holds a comma, "" is a quote),
+// as R's write.csv and spreadsheets write names; a cell must end on its line.
 #pragma once
 
 #include <iosfwd>

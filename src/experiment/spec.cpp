@@ -185,10 +185,15 @@ std::string file_safe(const std::string& name) {
 
 ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelShape& shape,
                              bool regression, int64_t* count) {
-  const auto& option = find_family(spec.family).size_option;
+  const auto& family = find_family(spec.family);
+  const auto& option = family.size_option;
   if (!spec.options.contains(option))
     throw std::invalid_argument("model family '" + spec.family +
                                 "' has no size option to size to target_params");
+  // The search stays within the size option's own bounds.
+  double largest = 1 << 20;
+  for (const auto& o : family.options)
+    if (o.name == option) largest = std::min(largest, o.max);
   auto count_at = [&](int64_t width) {
     auto s = spec;
     s.options[option] = width;
@@ -196,7 +201,12 @@ ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelS
     return count_parameters(*build_model(s, shape)) + (regression ? 1 : 0);  // + output noise
   };
   int64_t lo = 1, hi = 1;
-  while (count_at(hi) < target && hi < (1 << 20)) hi *= 2;
+  const auto max_width = static_cast<int64_t>(largest);
+  while (count_at(hi) < target && hi < max_width) hi = std::min(2 * hi, max_width);
+  if (hi == max_width && count_at(hi) < target)
+    throw std::invalid_argument(fmt::format(
+        "target_params {} is more than model '{}' has at its largest {} ({}: {} parameters)",
+        target, spec.family, option, max_width, count_at(max_width)));
   while (lo < hi) {  // smallest width with count >= target
     const int64_t mid = (lo + hi) / 2;
     if (count_at(mid) < target)

@@ -177,7 +177,8 @@ void check_record(const nlohmann::json& j, const std::string& path) {
 // value <= 0 (no log scale then).
 Series mean_series(const std::string& title, const std::map<int64_t, std::vector<double>>& at,
                    bool& positive) {
-  Series s{title, {}, {}, {}, {}, "lines"};
+  // One check (a short run) is a point: a line through it would draw nothing.
+  Series s{title, {}, {}, {}, {}, at.size() == 1 ? "points pt 7 ps 1.5" : "lines"};
   for (const auto& [step, v] : at) {
     s.x.push_back(step);
     s.y.push_back(stat(v).mean);
@@ -340,8 +341,11 @@ class TaskReport {
     for (const auto& r : runs_)
       losses.insert(r.record.at("training").at("loss").get<std::string>());
     const std::string loss = losses.size() == 1 ? *losses.begin() : "each model's own loss";
-    spec.ylabel =
-        fmt::format("{} loss ({}, standardised units)", validation ? "validation" : "train", loss);
+    bool raw_targets = true;  // scaling "none": losses in the targets' own units
+    for (const auto& r : runs_)
+      raw_targets = raw_targets && r.record.at("training").value("scaling", "standard") == "none";
+    spec.ylabel = fmt::format("{} loss ({}, {})", validation ? "validation" : "train", loss,
+                              raw_targets ? "raw target units" : "standardised units");
     spec.title = key_ + ": learning curves (mean over seeds)";
     spec.log_y = positive;
     plot_lines(spec);

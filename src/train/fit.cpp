@@ -1,6 +1,8 @@
 // prepare_model, train_model, fit_model, evaluate_model.
 #include "train/fit.hpp"
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <mutex>
 #include <stdexcept>
@@ -73,6 +75,28 @@ void polish_with_lbfgs(Network& network, const Objective& objective, const Batch
   result.phases.insert(result.phases.end(), second.phases.begin(), second.phases.end());
 }
 
+// Data whose mean or spread overflows, or leaves float32's range once scaled,
+// is named here rather than met later as a non-finite loss. `prefix` picks
+// the Network's buffers: "input" or "target".
+void check_scaled_values(Network& network, const torch::Tensor& scaled, const torch::Tensor& raw,
+                         const std::vector<std::string>& names, const std::string& prefix,
+                         bool float64) {
+  const auto buffers = network->named_buffers();
+  auto bad = (~torch::isfinite(scaled)).flatten(1).any(0);
+  for (const auto* part : {"_mean", "_scale"})
+    if (const auto* b = buffers.find(prefix + part)) bad = bad | ~torch::isfinite(b->flatten());
+  const auto columns = bad.nonzero();
+  if (columns.numel() == 0) return;
+  const auto column = columns[0][0].item<int64_t>();
+  const auto largest = raw.flatten(1).select(1, column).abs().max().item<double>();
+  const auto name =
+      column < static_cast<int64_t>(names.size()) ? "column '" + names[column] + "'" : "value";
+  throw std::invalid_argument(fmt::format(
+      "fit: {} {} reaches {:g}: its mean, spread or scaled values overflow {}; rescale it{}",
+      prefix, name, largest, float64 ? "float64" : "float32",
+      float64 ? "" : " or train in float64"));
+}
+
 }  // namespace
 
 void check_fit_request(const ModelShape& shape, const FitRequest& request) {
@@ -128,7 +152,11 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
                                 " task needs a model trained by gradient steps");
   const auto x = to_batch(train, device_of(m));
   torch::NoGradGuard guard;
-  m.network->body().initialise(m.network->scale_inputs(x.x), m.network->scale_targets(x.y));
+  const auto inputs = m.network->scale_inputs(x.x), targets = m.network->scale_targets(x.y);
+  check_scaled_values(m.network, inputs, x.x, train.input_names, "input", float64);
+  if (kind.regression)
+    check_scaled_values(m.network, targets, x.y, train.target_names, "target", float64);
+  m.network->body().initialise(inputs, targets);
   return m;
 }
 
