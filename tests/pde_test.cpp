@@ -55,6 +55,45 @@ TEST(Pde, GridSamplingAndErrorGrid) {
             std::string::npos);
 }
 
+// resample_every: the first round trains on the task's training points, each
+// later round of `every` steps on its own fresh draw (the same at every call),
+// and a run through the runner trains on them; a grid cannot be redrawn.
+TEST(Pde, CollocationPointsAreRedrawnEveryRound) {
+  const auto task =
+      configure_task("poisson2d", {{"interior", 50}, {"boundary", 8}, {"resample_every", 5}});
+  const auto first = task.generate(3).train;
+  ASSERT_TRUE(task.fresh_train);
+  for (int64_t step : {1, 5}) EXPECT_TRUE(torch::equal(task.fresh_train(step, 3).x, first.x));
+  const auto second = task.fresh_train(6, 3);
+  EXPECT_FALSE(torch::equal(second.x, first.x));
+  EXPECT_EQ(second.x.sizes(), first.x.sizes());
+  EXPECT_TRUE(torch::equal(second.y.select(1, 1), first.y.select(1, 1)));  // same boundary rows
+  EXPECT_TRUE(torch::equal(task.fresh_train(10, 3).x, second.x));
+  EXPECT_TRUE(torch::equal(task.fresh_train(1, 3).x, first.x));  // rounds are drawn, not kept
+  EXPECT_TRUE(torch::equal(task.fresh_train(6, 3).x, second.x));
+  EXPECT_FALSE(torch::equal(task.fresh_train(11, 3).x, second.x));
+  EXPECT_FALSE(torch::equal(task.fresh_train(6, 4).x, second.x));  // another data seed
+  EXPECT_NE(test::error_message([] {
+              configure_task("poisson2d", {{"sampling", "grid"}, {"resample_every", 5}});
+            }).find("resample_every needs sampling = \"uniform\""),
+            std::string::npos);
+  // Without the option, the task's definition (what results are keyed by) is as before.
+  EXPECT_FALSE(find_task("poisson2d").definition["options"].contains("resample_every"));
+  test::TempDir dir;
+  const auto e = test::run_quietly(
+      {{"name", "resampled"},
+       {"tasks",
+        {{{"name", "poisson2d"},
+          {"options", {{"interior", 200}, {"boundary", 40}, {"resample_every", 20}}}}}},
+       {"training", {{"steps", 60}, {"eval_every", 20}}},
+       {"model", {{{"family", "mlp-tanh"}, {"options", {{"width", 16}}}}}}},
+      dir.file("out"));
+  const auto r = nlohmann::json::parse(
+      test::read_all(run_directory(e, e.tasks.front().name, "mlp-tanh", 0) + "/result.json"));
+  EXPECT_TRUE(std::isfinite(r["metrics"]["test"]["relative_l2"].get<double>()));
+  EXPECT_EQ(r["steps_run"], 60);
+}
+
 // The autograd Laplacian of each model kind (through the Network's input
 // scaling) against the 5-point finite-difference Laplacian of the model.
 TEST(Pde, AutogradLaplacianOfEveryModelMatchesFiniteDifferences) {

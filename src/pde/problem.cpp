@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
 #include "data/dataset.hpp"
@@ -32,6 +33,13 @@ std::vector<OptionSpec> collocation_options() {
        1e-12,
        1e12},
       {"grid", int64_t{101}, "points per side of the grid the error is measured on", {}, 2, 1001},
+      {"resample_every",
+       int64_t{0},
+       "draw new uniform collocation points every this many steps of the first optimiser (the "
+       "L-BFGS polish keeps the first set); 0 = never",
+       {},
+       0,
+       1e9},
   };
 }
 
@@ -126,17 +134,44 @@ Task pde_task(const PdeProblem& problem, const nlohmann::json& given) {
   t.definition = {{"pde", problem.definition}, {"options", o}};
   t.options = collocation_options();
   t.configure = [problem](const nlohmann::json& options) { return pde_task(problem, options); };
-  t.generate = [problem, o](uint64_t seed) {
+  const bool grid = o.at("sampling") == "grid";
+  const int64_t interior = o.at("interior"), boundary = o.at("boundary");
+  const double weight = o.at("boundary_weight");
+  // The training points: the first draws of `rng`.
+  auto training_set = [problem, grid, interior, boundary, weight](Random& rng) {
+    return collocation_set(problem, interior_points(problem, interior, grid, rng),
+                           boundary_points(problem, boundary, grid, rng), weight);
+  };
+  if (const int64_t every = o.at("resample_every"); every > 0) {
+    if (grid)
+      throw OptionError("resample_every", "task " + problem.name +
+                                              ": resample_every needs sampling = \"uniform\" (a "
+                                              "grid is the same at every draw)");
+    // Round r of `every` steps trains on the points of Random(seed + r *
+    // kRoundStride); round 0 on the first set. A round's set is drawn once.
+    constexpr uint64_t kRoundStride = 0x9E3779B97F4A7C15ULL;
+    auto cache = std::make_shared<std::pair<int64_t, Dataset>>(-1, Dataset{});
+    t.fresh_train = [training_set, every, cache](int64_t step, uint64_t seed) {
+      const int64_t round = (step - 1) / every;
+      if (cache->first != round) {
+        Random rng(seed + static_cast<uint64_t>(round) * kRoundStride);
+        cache->second = training_set(rng);
+        cache->first = round;
+      }
+      return cache->second;
+    };
+  } else {
+    t.definition["options"].erase("resample_every");  // results from before the option stay current
+  }
+  t.generate = [problem, o, training_set](uint64_t seed) {
     Random rng(seed);
-    const bool grid = o.at("sampling") == "grid";
-    const int64_t interior = o.at("interior"), boundary = o.at("boundary");
-    const double weight = o.at("boundary_weight");
     TaskData d;
-    d.train = collocation_set(problem, interior_points(problem, interior, grid, rng),
-                              boundary_points(problem, boundary, grid, rng), weight);
+    d.train = training_set(rng);
     // Validation: fresh random points, a fifth as many (also with grid sampling).
+    const int64_t interior = o.at("interior"), boundary = o.at("boundary");
     d.validation = collocation_set(problem, interior_points(problem, interior / 5 + 1, false, rng),
-                                   boundary_points(problem, boundary / 5 + 4, false, rng), weight);
+                                   boundary_points(problem, boundary / 5 + 4, false, rng),
+                                   o.at("boundary_weight"));
     if (problem.exact) {
       const int64_t side = o.at("grid");
       const auto gx = torch::linspace(problem.x0, problem.x1, side, torch::kFloat64);
