@@ -35,10 +35,6 @@ NamedTensors model_tensors(const Network& n) {
 
 std::string dtype_name(torch::ScalarType t) { return t == torch::kFloat64 ? "float64" : "float32"; }
 
-}  // namespace
-
-namespace {
-
 // Inference runs in chunks of at most this many rows and input values, so
 // that a million points take the memory of a few thousand (a GSNN layer's
 // intermediates are ~16 x width values per row).

@@ -159,6 +159,31 @@ ModelFamily hybrid_family() {
   return f;
 }
 
+namespace {
+
+// The components and rank of a GMNM inside a larger model, its "head" (on
+// with head = "gmnm") or "branch" (on with gmnm = true); rank 0 = full rank
+// where `full_rank` allows it.
+void append_gmnm_part(std::vector<OptionSpec>& options, const std::string& part, int64_t components,
+                      int64_t rank, bool full_rank) {
+  const bool head = part == "head";
+  const std::string when = head ? "head" : "gmnm";
+  const nlohmann::json value = head ? nlohmann::json("gmnm") : nlohmann::json(true);
+  options.push_back(
+      {"components", components, "GMNM " + part + ": components", {}, 1, kMaxWidth, when, value});
+  options.push_back({"rank",
+                     rank,
+                     "GMNM " + part + ": projections per component (1: the paper's ridge" +
+                         (full_rank ? "; 0 = all hidden units)" : ")"),
+                     {},
+                     full_rank ? 0.0 : 1.0,
+                     kMaxWidth,
+                     when,
+                     value});
+}
+
+}  // namespace
+
 ModelFamily cnn_family() {
   const CnnOptions d;
   ModelFamily f;
@@ -177,16 +202,8 @@ ModelFamily cnn_family() {
       {"hidden", d.hidden, "units of the dense layer before the head", {}, 1, kMaxWidth},
       {"attention", d.attention, "self-attention block over the feature map's positions"},
       {"head", d.head, "classification head", {"linear", "gmnm"}},
-      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth, "head", "gmnm"},
-      {"rank",
-       d.rank,
-       "GMNM head: projections per component (1: the paper's ridge)",
-       {},
-       1,
-       kMaxWidth,
-       "head",
-       "gmnm"},
   };
+  append_gmnm_part(f.options, "head", d.components, d.rank, false);
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     CnnOptions c;
     c.input_shape = shape.input_shape;
@@ -213,16 +230,8 @@ ModelFamily lstm_family() {
   f.options = {
       {"hidden", d.hidden, "LSTM units", {}, 1, 4096},
       {"head", d.head, "head on the last hidden state", {"linear", "gmnm"}},
-      {"components", d.components, "GMNM head: components", {}, 1, kMaxWidth, "head", "gmnm"},
-      {"rank",
-       d.rank,
-       "GMNM head: projections per component; 0 = hidden",
-       {},
-       0,
-       4096,
-       "head",
-       "gmnm"},
   };
+  append_gmnm_part(f.options, "head", d.components, d.rank, true);
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     LstmOptions l;
     l.input_shape = shape.input_shape;
@@ -254,16 +263,8 @@ ModelFamily autoencoder_family() {
       {"latent", d.latent, "size of the bottleneck (latent) vector", {}, 1, kMaxWidth},
       {"attention", d.attention, "self-attention block over the encoder's feature map"},
       {"gmnm", d.gmnm, "GMNM branch: latent vector -> one multiplier per decoder channel"},
-      {"components", d.components, "GMNM branch: components", {}, 1, kMaxWidth, "gmnm", true},
-      {"rank",
-       d.rank,
-       "GMNM branch: projections per component (1: the paper's ridge)",
-       {},
-       1,
-       kMaxWidth,
-       "gmnm",
-       true},
   };
+  append_gmnm_part(f.options, "branch", d.components, d.rank, false);
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     AutoencoderOptions a;
     a.input_shape = shape.input_shape;
