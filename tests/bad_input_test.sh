@@ -47,9 +47,11 @@ printf 'x1,y\n1,1e400\n' > big.csv;    bad "'1e400' is not finite" fit --data bi
 printf '"x1","y"\n"1",2\n' > openq.csv; sed -i 's/"1",2/"1,2/' openq.csv
 bad "openq.csv:2: a quoted cell is not closed on its line" fit --data openq.csv --inputs x1 --target y --out m
 printf 'x1,y\n1e308,1\n-1e308,2\n5,3\n' > huge.csv
-bad "input column 'x1' reaches 1e+308: its mean, spread or scaled values overflow float32" fit --data huge.csv --inputs x1 --target y --out m
+bad "input column 'x1' reaches 1e+308: its mean, spread or scaled values are beyond float32" fit --data huge.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,1e39\n2,-1e39\n3,3\n' > f32.csv
-bad "target column 'y' reaches 1e+39: .* overflow float32; rescale it or train in float64" fit --data f32.csv --inputs x1 --target y --out m
+bad "target column 'y' reaches 1e+39: .* are beyond float32; rescale it or train in float64" fit --data f32.csv --inputs x1 --target y --out m
+printf 'x1,y\n1,1e-160\n2,3e-160\n3,2e-160\n' > tiny.csv
+bad "target column 'y' reaches 3e-160: .* are beyond float32; rescale it or train in float64" fit --data tiny.csv --inputs x1 --target y --out m
 printf 'x1,y\n"1"x,2\n' > afterq.csv;  bad "afterq.csv:2: text after the closing quote of cell '1'" fit --data afterq.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,0.1\0junk\n' > nul.csv; bad "'0.1\\\\x00junk' is not a number" fit --data nul.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,\n' > blank.csv;       bad "column 'y': '' is not a number" fit --data blank.csv --inputs x1 --target y --out m

@@ -201,6 +201,22 @@ printf 'x,y\n0.5,1\n' > pde_points.csv
 "$gsnn" predict --model res_pde/membrane/gmnm/seed-0/model --data pde_points.csv --out pde_u.csv -q
 head -1 pde_u.csv | grep -q "^x,y,u$" || fail "pde predictions: $(cat pde_u.csv)"
 
+# targets of scale 1e-160 in float64: scaled by their own spread (whose
+# square underflows), predicted in their own units
+/usr/bin/python3 -c "
+import random
+random.seed(2)
+print('a,b,y')
+for i in range(60):
+    a, b = random.random(), random.random(); print(f'{a},{b},{(a + b) * 1e-160}')" > tiny.csv
+"$gsnn" fit --data tiny.csv --inputs a,b --target y --steps 300 --dtype float64 --out m_tiny -q > /dev/null
+"$gsnn" predict --model m_tiny --data tiny.csv --out tiny_pred.csv -q
+/usr/bin/python3 -c "
+import csv
+rows = list(csv.DictReader(open('tiny_pred.csv')))
+worst = max(abs(float(r['mean']) - (float(r['a']) + float(r['b'])) * 1e-160) for r in rows)
+assert worst < 0.1e-160, worst" || fail "predictions of 1e-160 targets are not in their units"
+
 # quoted cells, as R's write.csv writes them: a name may hold a comma, and
 # predict quotes it again so that its output reads back
 /usr/bin/python3 - <<'PY'
@@ -260,6 +276,8 @@ head -1 lstm_pred.csv | grep -q "^x1_0,x2_0,.*,x4_9,mean,std$" || fail "lstm pre
 [ "$(wc -l < lstm_pred.csv)" -eq 3 ] || fail "lstm prediction rows"
 expect_error "applies to models of table inputs" \
   "$gsnn" predict --model "$lstm" --data sequences.csv --out p.csv --input-std x1_0=0.1
+expect_error "binary data where a CSV header should be" \
+  "$gsnn" predict --model m_tanh --data small.idx --out p.csv
 
 # kill a run midway, rerun: the finished seed is untouched, the killed one
 # resumes from its checkpoint and ends exactly as an uninterrupted run.

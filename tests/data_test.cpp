@@ -143,6 +143,13 @@ TEST(Dataset, StandardizerKeepsTinyScalesAndDropsRoundingNoise) {
   EXPECT_NEAR(s.y_scale[0].item<double>() / tiny.std().item<double>(), 1, 1e-12);
   EXPECT_EQ(s.x_scale[1].item<double>(), 1);
   EXPECT_EQ(Standardizer::fit({x, x * 0 + 3, {"a"}, {"y"}}).y_scale[0].item<double>(), 1);
+  // Scales whose squares would underflow or overflow double precision.
+  for (double scale : {1e-160, 1e-300, 1e300}) {
+    const auto y = torch::sin(3 * x) * scale;
+    const auto fitted = Standardizer::fit({x, y, {"a"}, {"y"}}).y_scale[0].item<double>();
+    EXPECT_NEAR(fitted / scale / torch::sin(3 * x).std().item<double>(), 1, 1e-12) << scale;
+  }
+  EXPECT_EQ(Standardizer::fit({x, x * 0 + 1e300, {"a"}, {"y"}}).y_scale[0].item<double>(), 1);
 }
 
 }  // namespace

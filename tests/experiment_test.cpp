@@ -80,6 +80,22 @@ TEST(ExperimentFile, RejectsBadFilesWithLineAndKey) {
       "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n[model.sweep]\nwidht = [3]\n");
   EXPECT_NE(e.find("unknown option 'widht'"), std::string::npos) << e;
 
+  // An option that acts only with another is checked per combination of the
+  // sweep and named where it is written: in the options, or in the sweep.
+  const std::string autoencoder = "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"autoencoder\"\n";
+  EXPECT_EQ(experiment_error(autoencoder + "options = { components = 8 }\n"
+                                           "sweep = { gmnm = [true] }\n"),
+            "");
+  e = experiment_error(autoencoder +
+                       "options = { gmnm = true, components = 8 }\n"
+                       "sweep = { gmnm = [true, false] }\n");
+  EXPECT_NE(e.find("e.toml:4: key 'model[0].options.components': model autoencoder: option "
+                   "'components' acts only with gmnm = true (it is false)"),
+            std::string::npos)
+      << e;
+  e = experiment_error(autoencoder + "sweep = { components = [4, 8] }\n");
+  EXPECT_NE(e.find("key 'model[0].sweep.components'"), std::string::npos) << e;
+
   e = experiment_error("tasks = [\"smooth2d\", \"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n");
   EXPECT_NE(e.find("appears twice"), std::string::npos) << e;
 
@@ -101,6 +117,11 @@ TEST(ExperimentFile, SizesToTargetParameters) {
   EXPECT_THROW(
       size_to_parameters(resolve_model("gsnn", {{"depth", 1}}), 3, ModelShape{{2}, 1}, true),
       std::invalid_argument);
+  // A family that cannot build at width 1 (a length-scale layer needs two
+  // weights) is sized from its smallest width that builds.
+  int64_t count = 0;
+  size_to_parameters(resolve_model("lengthscale-tanh", {}), 1200, ModelShape{{2}, 1}, true, &count);
+  EXPECT_LE(std::abs(count - 1200), 60);
   // Beyond the size option's largest value: said so, without building a model past it.
   EXPECT_NE(test::error_message([] {
               size_to_parameters(resolve_model("lstm", {}), 90000000, ModelShape{{10, 4}, 1}, true);

@@ -108,6 +108,11 @@ CsvTable read_csv(std::istream& in, const std::string& path) {
     // A UTF-8 byte-order mark (spreadsheet exports) is not part of the first name.
     if (line_no == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
     if (trim(line).empty()) continue;  // blank lines (e.g. a trailing newline) are allowed
+    if (table.header.empty() && line.find('\0') != std::string::npos)
+      throw std::runtime_error(fmt::format(
+          "{}:{}: binary data where a CSV header should be (an IDX image file is read by image "
+          "models only)",
+          path, line_no));
     std::vector<std::string> cells;
     try {
       cells = split_line(line);

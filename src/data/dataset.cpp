@@ -66,16 +66,19 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
 }
 
 namespace {
-// A column is constant when its spread is below 1e-12 of its magnitude (or
-// below 1e-35, where float32 scales turn denormal): rounding noise, not data.
-// Any other spread is the data's scale, however small (a fixed floor of 1e-12
-// mistook columns of scale 1e-30 for constants and fitted them in the wrong
-// units).
+// A column is constant when its spread is below 1e-12 of its magnitude:
+// rounding noise, not data. Any other spread is the data's scale, however
+// small or large (a fixed floor of 1e-12 mistook columns of scale 1e-30 for
+// constants and fitted them in the wrong units). The spread is taken of the
+// column over its largest magnitude, so that squares neither underflow
+// (values of 1e-160) nor overflow (values of 1e300); whether the model's
+// dtype holds the scale is checked where the dtype is known (train/fit.cpp).
 torch::Tensor safe_scale(const torch::Tensor& t) {
   if (t.size(0) < 2) return torch::ones(t.sizes().slice(1), torch::kFloat64);
-  const auto s = t.std(0);
-  const auto floor = torch::clamp_min(1e-12 * t.abs().amax(0), 1e-35);
-  return torch::where(s > floor, s, torch::ones_like(s));
+  const auto magnitude = t.abs().amax(0);
+  const auto unit = torch::where(magnitude > 0, magnitude, torch::ones_like(magnitude));
+  const auto s = (t / unit).std(0) * unit;
+  return torch::where(s > 1e-12 * magnitude, s, torch::ones_like(s));
 }
 torch::Tensor from_json_vector(const nlohmann::json& j) {
   return torch::tensor(j.get<std::vector<double>>(), torch::kFloat64);

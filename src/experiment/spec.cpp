@@ -2,7 +2,9 @@
 #include "experiment/spec.hpp"
 
 #include <fmt/format.h>
+
 #include <fmt/ranges.h>
+#include <optional>
 
 #include <algorithm>
 #include <filesystem>
@@ -194,29 +196,57 @@ ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelS
   double largest = 1 << 20;
   for (const auto& o : family.options)
     if (o.name == option) largest = std::min(largest, o.max);
-  auto count_at = [&](int64_t width) {
+  // The count at a width, or none where the model refuses it: too small to
+  // build (a layer may need two weights) or beyond the parameter limit.
+  std::string refusal;
+  auto count_at = [&](int64_t width) -> std::optional<int64_t> {
     auto s = spec;
     s.options[option] = width;
     torch::NoGradGuard guard;
-    return count_parameters(*build_model(s, shape)) + (regression ? 1 : 0);  // + output noise
+    try {
+      return count_parameters(*build_model(s, shape)) + (regression ? 1 : 0);  // + output noise
+    } catch (const std::invalid_argument& e) {
+      refusal = e.what();
+      return std::nullopt;
+    }
   };
-  int64_t lo = 1, hi = 1;
   const auto max_width = static_cast<int64_t>(largest);
-  while (count_at(hi) < target && hi < max_width) hi = std::min(2 * hi, max_width);
-  if (hi == max_width && count_at(hi) < target)
+  int64_t lo = 1;  // the smallest width that builds, by doubling
+  while (!count_at(lo)) {
+    if (lo == max_width)
+      throw std::invalid_argument(fmt::format("model '{}' builds at no {} up to {}: {}",
+                                              spec.family, option, max_width, refusal));
+    lo = std::min(2 * lo, max_width);
+  }
+  // Widths past the smallest that builds and refused are past the limit: they "reach" any target.
+  auto reaches = [&](int64_t width) {
+    const auto n = count_at(width);
+    return !n || *n >= target;
+  };
+  int64_t hi = lo;
+  while (!reaches(hi) && hi < max_width) hi = std::min(2 * hi, max_width);
+  if (!reaches(hi))
     throw std::invalid_argument(fmt::format(
         "target_params {} is more than model '{}' has at its largest {} ({}: {} parameters)",
-        target, spec.family, option, max_width, count_at(max_width)));
-  while (lo < hi) {  // smallest width with count >= target
+        target, spec.family, option, max_width, *count_at(max_width)));
+  const int64_t smallest = lo;
+  while (lo < hi) {  // the smallest width that reaches the target
     const int64_t mid = (lo + hi) / 2;
-    if (count_at(mid) < target)
-      lo = mid + 1;
-    else
+    if (reaches(mid))
       hi = mid;
+    else
+      lo = mid + 1;
   }
-  int64_t best = lo;
-  if (lo > 1 && target - count_at(lo - 1) < count_at(lo) - target) best = lo - 1;
-  const int64_t n = count_at(best);
+  const auto at_lo = count_at(lo);
+  if (!at_lo)
+    throw std::invalid_argument(
+        fmt::format("target_params {} is more than model '{}' can have: at {} {} it refuses: {}",
+                    target, spec.family, option, lo, refusal));
+  int64_t best = lo, n = *at_lo;
+  if (lo > smallest) {
+    const auto below = *count_at(lo - 1);
+    if (target - below < n - target) best = lo - 1, n = below;
+  }
   if (std::abs(n - target) > 0.05 * target)
     throw std::invalid_argument(
         fmt::format("no {} brings model '{}' within 5% of {} parameters (closest: {} {} with {})",
@@ -311,9 +341,24 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     training.update(m.value("training", nlohmann::json::object()));
     at.at(prefix + ".training", [&] { return TrainOptions::from_json(training); });
     const std::string base_label = m.value("label", name);
-    // The options without the sweep, and the swept keys, are checked before
-    // the sweep is expanded: a bad key fails at once, not after every combination.
-    const auto base = at.at(prefix + ".options", [&] { return resolve_model(name, options); });
+    // The options with one combination of the sweep: a bad option is named
+    // where it is written, in the options or in the sweep.
+    auto resolve_combination = [&](const nlohmann::json& combo) {
+      auto merged = options;
+      merged.update(combo);
+      return at.at(prefix, [&] {
+        try {
+          return resolve_model(name, merged);
+        } catch (const OptionError& e) {
+          throw OptionError((combo.contains(e.key) ? "sweep." : "options.") + e.key, e.what());
+        }
+      });
+    };
+    // The options with the first combination, and the swept keys, are checked
+    // before the sweep is expanded: a bad key fails at once, not after every
+    // combination.
+    const auto combinations = expand_sweep(at, sweep, prefix + ".sweep");
+    const auto base = resolve_combination(combinations.front());
     std::vector<std::string> known;
     for (const auto& [key, value] : base.options.items()) known.push_back(key);
     for (const auto& w : model_wrapper_options())  // options every family has (symmetrise)
@@ -322,15 +367,12 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
       if (std::find(known.begin(), known.end(), key) == known.end())
         at.fail(prefix + ".sweep." + key, fmt::format("model {}: unknown option '{}' (known: {})",
                                                       name, key, fmt::join(known, ", ")));
-    for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
-      auto merged = options;
-      merged.update(combo);
+    for (const auto& combo : combinations) {
       ModelRun run;
       run.name = name;
       run.sweep = combo;
       run.training = training;
-      run.spec = at.at(combo.empty() ? prefix + ".options" : prefix + ".sweep",
-                       [&] { return resolve_model(name, merged); });
+      run.spec = resolve_combination(combo);
       run.label = base_label;
       if (!combo.empty()) run.label += "[" + option_label(combo) + "]";
       if (run.label.size() > 2 * kMaxNameLength)

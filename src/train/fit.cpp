@@ -75,7 +75,7 @@ void polish_with_lbfgs(Network& network, const Objective& objective, const Batch
   result.phases.insert(result.phases.end(), second.phases.begin(), second.phases.end());
 }
 
-// Data whose mean or spread overflows, or leaves float32's range once scaled,
+// Data whose mean or spread is beyond the model's dtype, or leaves its range once scaled,
 // is named here rather than met later as a non-finite loss. `prefix` picks
 // the Network's buffers: "input" or "target".
 void check_scaled_values(Network& network, const torch::Tensor& scaled, const torch::Tensor& raw,
@@ -92,7 +92,7 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
   const auto name =
       column < static_cast<int64_t>(names.size()) ? "column '" + names[column] + "'" : "value";
   throw std::invalid_argument(fmt::format(
-      "fit: {} {} reaches {:g}: its mean, spread or scaled values overflow {}; rescale it{}",
+      "fit: {} {} reaches {:g}: its mean, spread or scaled values are beyond {}; rescale it{}",
       prefix, name, largest, float64 ? "float64" : "float32",
       float64 ? "" : " or train in float64"));
 }
@@ -143,9 +143,10 @@ TrainedModel prepare_model(const Dataset& train, const FitRequest& request) {
       if (flat.numel() >= 2) flat.slice(0, 0, 2).fill_(flat.slice(0, 0, 2).mean().item<double>());
     }
   }
-  m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
   const bool float64 = request.dtype == "float64" || find_family(m.spec.family).needs_float64;
   m.network->to(torch::Device(request.device), float64 ? torch::kFloat64 : torch::kFloat32);
+  // In the model's dtype already: a float64 scale of 1e-160 must not pass through float32.
+  m.network->set_scaling(s.x_mean, s.x_scale, s.y_mean, s.y_scale);
   if (m.network->body().fits_directly() && kind.name != "regression")
     throw std::invalid_argument("model " + m.spec.family +
                                 " is fitted directly to regression targets; a " + kind.name +
