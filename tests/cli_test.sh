@@ -250,6 +250,13 @@ with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as
     pixels = f.read(3 * 784)
 with gzip.open("three.idx.gz", "wb") as f:
     f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, 3, 28, 28) + pixels)
+with gzip.open("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz") as f:
+    f.read(16)
+    pixels = f.read(1400 * 784)
+with open("many.idx", "wb") as f:  # more images than predict takes in one chunk
+    f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, 1400, 28, 28) + pixels)
+with open("middle.idx", "wb") as f:  # images 1337-1339 of them
+    f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, 3, 28, 28) + pixels[1336 * 784:1339 * 784])
 with open("small.idx", "wb") as f:
     f.write(struct.pack(">BBBBIII", 0, 0, 8, 3, 2, 20, 20) + bytes(800))
 with open("sequences.csv", "w") as f:
@@ -262,6 +269,16 @@ cnn=$(model_of res_img cnn); ae=$(model_of res_img autoencoder); lstm=$(model_of
 "$gsnn" predict --model "$cnn" --data three.idx.gz --out cnn_pred.csv -q
 head -1 cnn_pred.csv | grep -q "^image,class,p_top,p_trouser," || fail "cnn predictions: $(head -1 cnn_pred.csv)"
 [ "$(wc -l < cnn_pred.csv)" -eq 4 ] || fail "cnn prediction rows"
+"$gsnn" predict --model "$cnn" --data many.idx --out many_pred.csv -q
+"$gsnn" predict --model "$cnn" --data middle.idx --out middle_pred.csv -q
+/usr/bin/python3 -c "
+import csv
+many = list(csv.reader(open('many_pred.csv')))[1337:1340]
+alone = list(csv.reader(open('middle_pred.csv')))[1:]
+for a, b in zip(many, alone):  # float32 sums may differ in the last digits between batch sizes
+    assert all(abs(float(x) - float(y)) < 1e-6 for x, y in zip(a[1:], b[1:])), (a, b)" ||
+  fail "predictions across a chunk boundary differ from the same images alone"
+[ "$(tail -1 many_pred.csv | cut -d, -f1)" = 1400 ] || fail "many images: $(tail -1 many_pred.csv | cut -c1-40)"
 "$gsnn" predict --model "$ae" --data three.idx.gz --out ae_pred.csv -q
 /usr/bin/python3 -c "
 import csv; r = list(csv.reader(open('ae_pred.csv')))

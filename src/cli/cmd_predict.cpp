@@ -32,19 +32,34 @@ std::vector<double> column(const torch::Tensor& t, int64_t c) {
 
 // The model's inputs read from `path`: an image model ([channels, height,
 // width], inputs unnamed) reads an IDX file of 8-bit images, scaled to [0, 1]
-// as the fashion tasks scale them, and its rows are numbered "image" 1, 2, ...;
-// any other model reads the CSV columns named like its inputs (a sequence
-// model's inputs name each step's features, step by step).
+// (as the fashion tasks scale them) a chunk at a time, its rows numbered
+// "image" 1, 2, ...; any other model reads the CSV columns named like its
+// inputs (a sequence model's inputs name each step's features, step by step).
 struct PredictInputs {
-  torch::Tensor x;                           // [n, input shape...]
-  std::vector<std::string> header;           // copied to the output
-  std::vector<std::vector<double>> columns;  // of header
+  torch::Tensor x;                  // [n, input shape...]: float64 values, or uint8 images
+  std::vector<std::string> header;  // of the input columns copied to the output
+
+  bool images() const { return x.scalar_type() == torch::kUInt8; }
+  torch::Tensor rows(int64_t start, int64_t end) const {  // model inputs of rows [start, end)
+    const auto part = x.slice(0, start, end);
+    return images() ? part.to(torch::kFloat64).div_(255) : part;
+  }
+  std::vector<std::vector<double>> columns(int64_t start, int64_t end) const {
+    if (!images()) {
+      const auto flat = x.slice(0, start, end).flatten(1);
+      std::vector<std::vector<double>> out;
+      for (int64_t i = 0; i < flat.size(1); ++i) out.push_back(column(flat, i));
+      return out;
+    }
+    std::vector<double> numbers;
+    for (int64_t i = start; i < end; ++i) numbers.push_back(static_cast<double>(i + 1));
+    return {numbers};
+  }
 };
 
 PredictInputs read_inputs(const TrainedModel& model, const std::string& model_path,
                           const std::string& path) {
   const auto& shape = model.network->shape().input_shape;
-  PredictInputs in;
   if (shape.size() == 3 && model.inputs.empty()) {
     torch::Tensor images;
     try {
@@ -60,11 +75,7 @@ PredictInputs read_inputs(const TrainedModel& model, const std::string& model_pa
       throw std::invalid_argument(fmt::format("{}: holds images [{}], the model takes [n, {}]",
                                               path, fmt::join(images.sizes(), ", "),
                                               fmt::join(shape, ", ")));
-    in.x = images.to(torch::kFloat64).div_(255);
-    in.header = {"image"};
-    in.columns = {std::vector<double>(images.size(0))};
-    for (size_t i = 0; i < in.columns[0].size(); ++i) in.columns[0][i] = i + 1;
-    return in;
+    return {images, {"image"}};
   }
   if (shape.size() != 1 && model.inputs.empty())
     throw std::invalid_argument(
@@ -74,10 +85,55 @@ PredictInputs read_inputs(const TrainedModel& model, const std::string& model_pa
   const auto points = select_columns(read_csv(path), path, model.inputs, {});
   auto sizes = shape;
   sizes.insert(sizes.begin(), points.x.size(0));
-  in.x = points.x.reshape(sizes);
-  in.header = model.inputs;
-  for (size_t i = 0; i < model.inputs.size(); ++i) in.columns.push_back(column(points.x, i));
-  return in;
+  return {points.x.reshape(sizes), model.inputs};
+}
+
+// The output columns after the inputs: mean and std per target (regression),
+// values (e.g. a PDE solution u), or the class and each class's probability.
+std::vector<std::string> output_header(const TrainedModel& model, bool gate) {
+  std::vector<std::string> header;
+  if (model.network->regression()) {
+    const bool single = model.outputs.size() == 1;
+    for (const auto& name : model.outputs) {
+      const std::string prefix = single ? "" : name + "_";
+      header.push_back(prefix + "mean");
+      header.push_back(prefix + "std");
+    }
+  } else if (!find_task_kind(model.kind).class_logits) {
+    header = model.outputs;
+  } else {
+    header.push_back("class");
+    for (const auto& name : model.outputs) header.push_back("p_" + name);
+  }
+  if (gate) header.push_back("gate");
+  return header;
+}
+
+// The columns of output_header for one chunk's predictions.
+std::vector<std::vector<double>> output_columns(const TrainedModel& model, const Prediction& out,
+                                                bool gate) {
+  std::vector<std::vector<double>> columns;
+  const auto outputs = static_cast<int64_t>(model.outputs.size());
+  if (model.network->regression()) {
+    const auto stddev = out.var.sqrt();
+    for (int64_t k = 0; k < outputs; ++k) {
+      columns.push_back(column(out.mean, k));
+      columns.push_back(column(stddev, k));
+    }
+  } else if (!find_task_kind(model.kind).class_logits) {
+    for (int64_t k = 0; k < outputs; ++k) columns.push_back(column(out.mean, k));
+  } else {
+    columns.push_back(column(out.mean.argmax(1, true).to(torch::kFloat64), 0));
+    const auto probabilities = torch::softmax(out.mean, 1);
+    for (int64_t k = 0; k < outputs; ++k) columns.push_back(column(probabilities, k));
+  }
+  if (gate) {
+    if (!out.extras.count("gate"))
+      throw std::invalid_argument("--gate: model family '" + model.spec.family +
+                                  "' has no gate (hybrid models have one)");
+    columns.push_back(column(out.extras.at("gate").to(torch::kFloat64), 0));
+  }
+  return columns;
 }
 
 void run_predict(const PredictArgs& a) {
@@ -95,7 +151,7 @@ void run_predict(const PredictArgs& a) {
   if (!a.input_std.empty() && model.network->shape().input_shape.size() != 1)
     throw std::invalid_argument(
         "--input-std: applies to models of table inputs, not to images or sequences");
-  auto in = read_inputs(model, a.model, a.data);
+  const auto in = read_inputs(model, a.model, a.data);
   torch::Tensor input_var;
   if (!a.input_std.empty()) {
     input_var = torch::zeros({1, static_cast<int64_t>(model.inputs.size())}, torch::kFloat64);
@@ -112,55 +168,42 @@ void run_predict(const PredictArgs& a) {
       slot.fill_(std::pow(value.get<double>(), 2));
     }
   }
-  const auto out = model.predict(in.x, input_var);
-  const auto bad_rows =
-      (~torch::isfinite(out.mean) | ~torch::isfinite(out.var)).flatten(1).any(1).nonzero();
-  if (bad_rows.numel() > 0)
-    throw std::runtime_error(fmt::format(
-        "predictions are not finite for {} of {} rows (the first: data row {} of {}; inputs far "
-        "outside the training data, or an --input-std too large for the model's dtype); nothing "
-        "written to {}",
-        bad_rows.size(0), out.mean.size(0), bad_rows[0][0].item<int64_t>() + 1, a.data, a.out));
-  auto header = std::move(in.header);
-  auto columns = std::move(in.columns);
+  auto header = in.header;
   const auto header_inputs = header.size();
-  if (model.network->regression()) {
-    const bool single = model.outputs.size() == 1;
-    for (size_t k = 0; k < model.outputs.size(); ++k) {
-      const std::string prefix = single ? "" : model.outputs[k] + "_";
-      header.push_back(prefix + "mean");
-      header.push_back(prefix + "std");
-      columns.push_back(column(out.mean, k));
-      columns.push_back(column(out.var.sqrt(), k));
-    }
-  } else if (!find_task_kind(model.kind).class_logits) {  // values, e.g. a PDE solution u
-    for (size_t k = 0; k < model.outputs.size(); ++k) {
-      header.push_back(model.outputs[k]);
-      columns.push_back(column(out.mean, k));
-    }
-  } else {  // classes: the most probable one, then each class's probability
-    header.push_back("class");
-    columns.push_back(column(out.mean.argmax(1, true).to(torch::kFloat64), 0));
-    const auto probabilities = torch::softmax(out.mean, 1);
-    for (size_t k = 0; k < model.outputs.size(); ++k) {
-      header.push_back("p_" + model.outputs[k]);
-      columns.push_back(column(probabilities, k));
-    }
-  }
-  if (a.gate) {
-    if (!out.extras.count("gate"))
-      throw std::invalid_argument("--gate: model family '" + model.spec.family +
-                                  "' has no gate (hybrid models have one)");
-    header.push_back("gate");
-    columns.push_back(column(out.extras.at("gate").to(torch::kFloat64), 0));
-  }
+  for (const auto& name : output_header(model, a.gate)) header.push_back(name);
   for (size_t i = header_inputs; i < header.size(); ++i)  // the output must read back
     if (std::find(header.begin(), header.begin() + header_inputs, header[i]) !=
         header.begin() + header_inputs)
       throw std::invalid_argument("the output column '" + header[i] +
                                   "' would repeat an input column's name; rename that input");
-  write_csv(a.out, header, columns);
-  if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", in.x.size(0), a.out);
+  // In chunks of about kChunkValues input or output values, written as they
+  // come: memory stays bounded whatever the number of rows.
+  constexpr int64_t kChunkValues = int64_t{1} << 20;
+  const int64_t n = in.x.size(0), values = std::max<int64_t>(in.x.numel() / std::max<int64_t>(n, 1),
+                                                             2 * model.outputs.size());
+  const int64_t chunk = std::max<int64_t>(1, kChunkValues / values);
+  CsvWriter writer(a.out, header);
+  int64_t bad = 0, first_bad = -1;
+  for (int64_t start = 0; start < n; start += chunk) {
+    const int64_t end = std::min(n, start + chunk);
+    const auto out = model.predict(in.rows(start, end), input_var);
+    const auto bad_rows =
+        (~torch::isfinite(out.mean) | ~torch::isfinite(out.var)).flatten(1).any(1).nonzero();
+    if (bad_rows.numel() > 0 && first_bad < 0) first_bad = start + bad_rows[0][0].item<int64_t>();
+    bad += bad_rows.size(0);
+    if (bad > 0) continue;  // nothing is written; the rest are counted
+    auto columns = in.columns(start, end);
+    for (auto& c : output_columns(model, out, a.gate)) columns.push_back(std::move(c));
+    writer.write(columns);
+  }
+  if (bad > 0)
+    throw std::runtime_error(fmt::format(
+        "predictions are not finite for {} of {} rows (the first: data row {} of {}; inputs far "
+        "outside the training data, or an --input-std too large for the model's dtype); nothing "
+        "written to {}",
+        bad, n, first_bad + 1, a.data, a.out));
+  writer.commit();
+  if (!a.runtime.quiet) fmt::print("wrote {} predictions to {}\n", n, a.out);
 }
 
 }  // namespace

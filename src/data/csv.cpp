@@ -13,6 +13,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 
 namespace gsnn {
@@ -192,23 +193,44 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
   return {pick(inputs), pick(targets), inputs, targets};
 }
 
+CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& header)
+    : path_(path), tmp_(temporary_beside(path)), out_(std::make_unique<std::ofstream>(tmp_)) {
+  if (!*out_) {
+    std::remove(tmp_.c_str());
+    throw std::runtime_error(fmt::format("{}: cannot write file", path));
+  }
+  for (size_t c = 0; c < header.size(); ++c) *out_ << (c ? "," : "") << csv_name(header[c]);
+  *out_ << '\n';
+}
+
+CsvWriter::~CsvWriter() {
+  if (committed_) return;
+  out_.reset();
+  std::remove(tmp_.c_str());
+}
+
+void CsvWriter::write(const std::vector<std::vector<double>>& columns) {
+  const size_t n = columns.empty() ? 0 : columns[0].size();
+  std::string text;
+  for (size_t r = 0; r < n; ++r) {
+    for (size_t c = 0; c < columns.size(); ++c)
+      fmt::format_to(std::back_inserter(text), "{}{:.17g}", c ? "," : "", columns[c][r]);
+    text += '\n';
+  }
+  out_->write(text.data(), static_cast<std::streamsize>(text.size()));
+}
+
+void CsvWriter::commit() {
+  close_or_throw(*out_, path_);
+  commit_file(tmp_, path_);
+  committed_ = true;
+}
+
 void write_csv(const std::string& path, const std::vector<std::string>& header,
                const std::vector<std::vector<double>>& columns) {
-  const std::string tmp = temporary_beside(path);
-  {
-    std::ofstream out(tmp);
-    if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
-    for (size_t c = 0; c < header.size(); ++c) out << (c ? "," : "") << csv_name(header[c]);
-    out << '\n';
-    const size_t n = columns.empty() ? 0 : columns[0].size();
-    for (size_t r = 0; r < n; ++r) {
-      for (size_t c = 0; c < columns.size(); ++c)
-        out << (c ? "," : "") << fmt::format("{:.17g}", columns[c][r]);
-      out << '\n';
-    }
-    close_or_throw(out, path);
-  }
-  commit_file(tmp, path);
+  CsvWriter writer(path, header);
+  writer.write(columns);
+  writer.commit();
 }
 
 }  // namespace gsnn

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,25 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
 // Writes to path + ".tmp" and renames, so a crash never leaves half a file.
 void write_csv(const std::string& path, const std::vector<std::string>& header,
                const std::vector<std::vector<double>>& columns);
+
+// A CSV written part by part (rows of many images without holding them all):
+// into a temporary file beside `path`, renamed into place by commit().
+// Destroyed without commit() (an error on the way), it removes the
+// temporary file, and `path` keeps what it held.
+class CsvWriter {
+ public:
+  CsvWriter(const std::string& path, const std::vector<std::string>& header);
+  ~CsvWriter();
+  CsvWriter(const CsvWriter&) = delete;
+  CsvWriter& operator=(const CsvWriter&) = delete;
+  void write(const std::vector<std::vector<double>>& columns);  // rows of equal-length columns
+  void commit();
+
+ private:
+  std::string path_, tmp_;
+  std::unique_ptr<std::ofstream> out_;
+  bool committed_ = false;
+};
 
 // Splits "a,b,c" into names (trimmed, empty parts rejected).
 std::vector<std::string> split_names(const std::string& list);
