@@ -150,6 +150,8 @@ TEST(Dataset, StandardizerKeepsTinyScalesAndDropsRoundingNoise) {
     EXPECT_NEAR(fitted / scale / torch::sin(3 * x).std().item<double>(), 1, 1e-12) << scale;
   }
   EXPECT_EQ(Standardizer::fit({x, x * 0 + 1e300, {"a"}, {"y"}}).y_scale[0].item<double>(), 1);
+  const auto large = Standardizer::fit({x, x + 1e306, {"a"}, {"y"}});  // a sum would overflow
+  EXPECT_NEAR(large.y_mean[0].item<double>() / 1e306, 1, 1e-12);
 }
 
 }  // namespace

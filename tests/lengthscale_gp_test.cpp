@@ -305,6 +305,13 @@ TEST(ArithmeticTasks, PointsLieInTheirRegionsAndTargetsAreExact) {
   EXPECT_FALSE(torch::equal(a.x, c.x));
   EXPECT_GE(norms(c).min().item<double>(), 0.5);
   EXPECT_LE(norms(c).max().item<double>(), 1);
+  // No two batches share a point (batches once seeded by sums of the
+  // generator's increment repeated each other shifted by a draw).
+  std::vector<torch::Tensor> batches = {ring.train.x};
+  for (int64_t step = 1; step <= 4; ++step) batches.push_back(annulus.fresh_train(step, 1).x);
+  for (size_t i = 0; i < batches.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      EXPECT_GT(torch::cdist(batches[i], batches[j]).min().item<double>(), 0) << i << " " << j;
 }
 
 TEST(Trainer, FreshBatchHookFeedsEveryStep) {

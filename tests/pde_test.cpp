@@ -71,11 +71,28 @@ TEST(Pde, CollocationPointsAreRedrawnEveryRound) {
   EXPECT_TRUE(torch::equal(task.fresh_train(10, 3).x, second.x));
   EXPECT_TRUE(torch::equal(task.fresh_train(1, 3).x, first.x));  // rounds are drawn, not kept
   EXPECT_TRUE(torch::equal(task.fresh_train(6, 3).x, second.x));
-  EXPECT_FALSE(torch::equal(task.fresh_train(11, 3).x, second.x));
-  EXPECT_FALSE(torch::equal(task.fresh_train(6, 4).x, second.x));  // another data seed
+  EXPECT_FALSE(torch::equal(task.fresh_train(6, 4).x, second.x));  // another data seed, same round
+  EXPECT_TRUE(torch::equal(task.fresh_train(6, 3).x, second.x));
+  // No interior point of one round appears in another (rounds once seeded by
+  // sums of the generator's increment repeated each other shifted by a draw).
+  std::vector<torch::Tensor> rounds;
+  for (int64_t step : {1, 6, 11, 16}) rounds.push_back(task.fresh_train(step, 3).x.slice(0, 0, 50));
+  for (size_t i = 0; i < rounds.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      EXPECT_GT(torch::cdist(rounds[i], rounds[j]).min().item<double>(), 0) << i << " " << j;
   EXPECT_NE(test::error_message([] {
               configure_task("poisson2d", {{"sampling", "grid"}, {"resample_every", 5}});
             }).find("resample_every needs sampling = \"uniform\""),
+            std::string::npos);
+  EXPECT_NE(test::error_message([] {
+              test::TempDir d;
+              test::run_quietly(
+                  {{"name", "lbfgs"},
+                   {"tasks", {{{"name", "poisson2d"}, {"options", {{"resample_every", 5}}}}}},
+                   {"training", {{"optimizer", "lbfgs"}, {"steps", 5}}},
+                   {"model", {{{"family", "mlp-tanh"}}}}},
+                  d.file("out"));
+            }).find("which optimizer lbfgs cannot follow"),
             std::string::npos);
   // Without the option, the task's definition (what results are keyed by) is as before.
   EXPECT_FALSE(find_task("poisson2d").definition["options"].contains("resample_every"));

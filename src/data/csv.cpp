@@ -76,6 +76,9 @@ std::vector<std::string> split_line(const std::string& line) {
 // A header name as written: quoted when it holds a comma or a quote, or
 // begins or ends with a space, so that read_csv reads the same name back.
 std::string csv_name(const std::string& name) {
+  if (name.find_first_of("\n\r") != std::string::npos)
+    throw std::invalid_argument("a CSV column name cannot hold a line break: '" + printable(name) +
+                                "'");
   if (name.find_first_of(",\"") == std::string::npos && trim(name) == name) return name;
   std::string out = "\"";
   for (char c : name) out += c == '"' ? std::string("\"\"") : std::string(1, c);

@@ -73,12 +73,21 @@ namespace {
 // column over its largest magnitude, so that squares neither underflow
 // (values of 1e-160) nor overflow (values of 1e300); whether the model's
 // dtype holds the scale is checked where the dtype is known (train/fit.cpp).
+// Each column's largest magnitude (1 for a column of zeros): what sums and
+// squares are taken over, so that they neither overflow nor underflow.
+torch::Tensor column_unit(const torch::Tensor& t) {
+  const auto magnitude = t.abs().amax(0);
+  return torch::where(magnitude > 0, magnitude, torch::ones_like(magnitude));
+}
+torch::Tensor safe_mean(const torch::Tensor& t) {
+  const auto unit = column_unit(t);
+  return (t / unit).mean(0) * unit;
+}
 torch::Tensor safe_scale(const torch::Tensor& t) {
   if (t.size(0) < 2) return torch::ones(t.sizes().slice(1), torch::kFloat64);
-  const auto magnitude = t.abs().amax(0);
-  const auto unit = torch::where(magnitude > 0, magnitude, torch::ones_like(magnitude));
+  const auto unit = column_unit(t);
   const auto s = (t / unit).std(0) * unit;
-  return torch::where(s > 1e-12 * magnitude, s, torch::ones_like(s));
+  return torch::where(s > 1e-12 * t.abs().amax(0), s, torch::ones_like(s));
 }
 torch::Tensor from_json_vector(const nlohmann::json& j) {
   return torch::tensor(j.get<std::vector<double>>(), torch::kFloat64);
@@ -87,14 +96,14 @@ torch::Tensor from_json_vector(const nlohmann::json& j) {
 
 Standardizer Standardizer::fit(const Dataset& data) {
   if (data.x.dim() <= 2)  // a table: per column
-    return {data.x.mean(0), safe_scale(data.x), data.y.mean(0), safe_scale(data.y)};
+    return {safe_mean(data.x), safe_scale(data.x), safe_mean(data.y), safe_scale(data.y)};
   // Images and sequences: one mean and one scale for all values. Per-pixel
   // scales blow up near-constant pixels (an image's border) and make the
   // model hypersensitive to any change there.
   const auto all = data.x.reshape({-1, 1});
   const auto shape = data.x.sizes().slice(1);
-  return {torch::full(shape, all.mean().item<double>(), torch::kFloat64),
-          torch::full(shape, safe_scale(all)[0].item<double>(), torch::kFloat64), data.y.mean(0),
+  return {torch::full(shape, safe_mean(all)[0].item<double>(), torch::kFloat64),
+          torch::full(shape, safe_scale(all)[0].item<double>(), torch::kFloat64), safe_mean(data.y),
           safe_scale(data.y)};
 }
 
@@ -107,14 +116,19 @@ Standardizer Standardizer::from_json(const nlohmann::json& j) {
   return s;
 }
 
-Random::Random(uint64_t seed) : state_(seed) {}
-
-uint64_t Random::next() {  // splitmix64
-  uint64_t z = (state_ += 0x9E3779B97F4A7C15ULL);
+namespace {
+uint64_t mix64(uint64_t z) {  // splitmix64's finaliser
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
   return z ^ (z >> 31);
 }
+}  // namespace
+
+uint64_t derive_seed(uint64_t seed, uint64_t stream) { return mix64(mix64(seed) ^ mix64(~stream)); }
+
+Random::Random(uint64_t seed) : state_(seed) {}
+
+uint64_t Random::next() { return mix64(state_ += 0x9E3779B97F4A7C15ULL); }  // splitmix64
 
 double Random::uniform(double lo, double hi) {
   return lo + (hi - lo) * static_cast<double>(next() >> 11) * 0x1.0p-53;

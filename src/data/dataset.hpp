@@ -48,7 +48,9 @@ DataSplit split_dataset(const Dataset& data, double validation_fraction, double 
 // and handed to Network::set_scaling: per column for tables and targets, one
 // mean and scale over all values for images and sequences (inputs with more
 // than one axis per example). Constant features (spread below 1e-12 of
-// their magnitude, or below 1e-35) keep scale 1; any other spread is used.
+// their magnitude) keep scale 1; any other spread is used. Means and spreads
+// are taken over each column divided by its largest magnitude, so that sums
+// neither overflow (values of 1e306) nor square to zero (values of 1e-160).
 struct Standardizer {
   torch::Tensor x_mean, x_scale;  // float64, [input_shape...]
   torch::Tensor y_mean, y_scale;  // float64, [targets]
@@ -57,6 +59,11 @@ struct Standardizer {
   // The "scaler" object of version-1 model files (checked: scales finite, > 0).
   static Standardizer from_json(const nlohmann::json& j);
 };
+
+// The seed of draw stream `stream` (a step, a round) of `seed`, by hashing
+// both: Random(seed + k * 0x9E3779B97F4A7C15) would be Random(seed) k draws
+// on, so streams seeded by such sums repeat each other shifted.
+uint64_t derive_seed(uint64_t seed, uint64_t stream);
 
 // Deterministic random numbers for data generation (same on every platform).
 class Random {

@@ -300,11 +300,11 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
         write_dataset_csv((task_dir / "test.csv").string(), all);
       }
     }
-    if (data.train.x.dim() == 4 && !data.evaluation.empty())
+    const auto& kind = find_task_kind(task.kind);
+    if (data.train.x.dim() == 4 && kind.regression && !data.evaluation.empty())
       write_safetensors(
           (task_dir / kTestImagesFile).string(),
           {{"x", data.evaluation.front().data.x.slice(0, 0, kSampleImages).contiguous()}});
-    const auto& kind = find_task_kind(task.kind);
     const ModelShape shape{data.train.x.sizes().slice(1).vec(),
                            static_cast<int64_t>(kind.output_names(data.train).size())};
     for (const auto& model : e.models)  // before any of this task's runs
@@ -332,6 +332,12 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
       check.kind = task.kind;
       try {
         check_fit_request(shape, check);
+        // L-BFGS's history and line search assume one objective (lbfgs_steps
+        // polishes on the task's fixed points instead).
+        if (task.fresh_train && check.training.optimizer == "lbfgs")
+          throw std::invalid_argument(
+              "the task draws new training points during training, which optimizer lbfgs "
+              "cannot follow; use adam (lbfgs_steps then polishes on the task's points)");
       } catch (const std::invalid_argument& error) {
         throw std::invalid_argument(
             fmt::format("task {}, model {}: {}", task.name, model.label, error.what()));

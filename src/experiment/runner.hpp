@@ -15,7 +15,8 @@ namespace gsnn {
 
 constexpr int kRunSchemaVersion = 2;  // 2: "kind", curve "parts"; the report reads 1 and 2
 
-// Beside an image task's runs: its first kSampleImages test images, as the
+// Beside an image regression task's runs (e.g. fashion-reconstruction): its
+// first kSampleImages test images, as the
 // safetensors tensor "x" [n, channels, height, width], for the report's
 // figure of originals against reconstructions.
 constexpr const char* kTestImagesFile = "test-images.safetensors";

@@ -4,10 +4,10 @@
 #include <fmt/format.h>
 
 #include <fmt/ranges.h>
-#include <optional>
 
 #include <algorithm>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <stdexcept>
 
@@ -354,20 +354,7 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
         }
       });
     };
-    // The options with the first combination, and the swept keys, are checked
-    // before the sweep is expanded: a bad key fails at once, not after every
-    // combination.
-    const auto combinations = expand_sweep(at, sweep, prefix + ".sweep");
-    const auto base = resolve_combination(combinations.front());
-    std::vector<std::string> known;
-    for (const auto& [key, value] : base.options.items()) known.push_back(key);
-    for (const auto& w : model_wrapper_options())  // options every family has (symmetrise)
-      if (!base.options.contains(w.name)) known.push_back(w.name);
-    for (const auto& [key, values] : sweep.items())
-      if (std::find(known.begin(), known.end(), key) == known.end())
-        at.fail(prefix + ".sweep." + key, fmt::format("model {}: unknown option '{}' (known: {})",
-                                                      name, key, fmt::join(known, ", ")));
-    for (const auto& combo : combinations) {
+    for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
       ModelRun run;
       run.name = name;
       run.sweep = combo;

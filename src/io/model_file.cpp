@@ -283,7 +283,8 @@ TrainedModel load_model(const std::string& directory) {
       throw std::runtime_error("a regression model has one output per target");
     if (!d.value("family", nlohmann::json()).is_string())
       throw std::runtime_error("\"family\" must be a string");
-    m.spec = resolve_model(d["family"], d.value("options", nlohmann::json()));
+    m.spec = resolve_model(d["family"], d.value("options", nlohmann::json()),
+                           /*refuse_inactive=*/false);
     m.training = d.value("training", nlohmann::json::object());
     const auto dtype = d.value("dtype", "float32");
     if (dtype != "float32" && dtype != "float64")

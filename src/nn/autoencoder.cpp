@@ -25,6 +25,10 @@ AutoencoderImpl::AutoencoderImpl(AutoencoderOptions options) : options_(std::mov
         channels * h * w, o.outputs));
   if (o.channels < 1 || o.latent < 1 || o.components < 1 || o.rank < 1)
     throw std::invalid_argument("autoencoder: channels, latent, components and rank must be >= 1");
+  if (o.gmnm && o.latent < 2)
+    throw std::invalid_argument(
+        "autoencoder: the GMNM branch needs latent >= 2 (it sees the latent vector standardised "
+        "over its units, which is 0 for one unit)");
   if (o.gmnm && o.rank > o.latent)
     throw std::invalid_argument(
         fmt::format("autoencoder: the GMNM branch's rank must be at most latent ({}), got {}",

@@ -17,6 +17,9 @@
 // fashion-reconstruction task (targets = the input's pixels).
 #pragma once
 
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
+
 #include <vector>
 
 #include "nn/attention.hpp"

@@ -11,7 +11,10 @@
 // Deterministic: the output is class logits, no variance.
 #pragma once
 
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/linear.h>
 #include <string>
+
 #include <vector>
 
 #include "nn/attention.hpp"

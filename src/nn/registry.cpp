@@ -56,7 +56,7 @@ const ModelFamily& find_family(const std::string& name) {
 }
 
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
-                               const nlohmann::json& options) {
+                               const nlohmann::json& options, bool refuse_inactive) {
   if (!options.is_null() && !options.is_object())
     throw std::invalid_argument(what + ": options must be a table of key = value");
   nlohmann::json out = nlohmann::json::object();
@@ -112,8 +112,8 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
     out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
   }
   for (const auto& s : specs)
-    if (!s.active_when.empty() && out[s.name] != s.default_value &&
-        out[s.active_when] != s.active_value)
+    if (refuse_inactive && !s.active_when.empty() && out.at(s.name) != s.default_value &&
+        out.at(s.active_when) != s.active_value)
       throw OptionError(s.name, fmt::format("{}: option '{}' acts only with {} = {} (it is {}); "
                                             "remove it or set {}",
                                             what, s.name, s.active_when, s.active_value.dump(),
@@ -129,7 +129,8 @@ std::string option_label(const nlohmann::json& options) {
   return out;
 }
 
-ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options) {
+ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options,
+                        bool refuse_inactive) {
   if (!options.is_null() && !options.is_object())
     throw std::invalid_argument("model " + name_or_alias +
                                 ": options must be a table of key = value");
@@ -157,7 +158,7 @@ ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& 
           resolve_options("model " + name_or_alias, {w}, nlohmann::json{{w.name, merged[w.name]}}));
       merged.erase(w.name);
     }
-  auto resolved = resolve_options("model " + name_or_alias, f.options, merged);
+  auto resolved = resolve_options("model " + name_or_alias, f.options, merged, refuse_inactive);
   resolved.update(wrappers);
   return {f.name, resolved};
 }

@@ -66,7 +66,11 @@ const ModelFamily& find_family(const std::string& name);  // throws std::invalid
 
 // Fills in defaults and rejects unknown keys, wrong types and out-of-range
 // values with a message naming the option (std::invalid_argument).
-ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options);
+// refuse_inactive = false accepts an option that acts only with another
+// (OptionSpec::active_when) while that one is off: what model files saved
+// before such options were refused hold.
+ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& options,
+                        bool refuse_inactive = true);
 // Options every family accepts, kept in a spec only when given:
 // `symmetrise` (nn/symmetrised.hpp).
 const std::vector<OptionSpec>& model_wrapper_options();
@@ -87,6 +91,6 @@ std::string option_label(const nlohmann::json& options);
 // Validates `options` against `specs` (shared with tasks and trainers);
 // throws OptionError.
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
-                               const nlohmann::json& options);
+                               const nlohmann::json& options, bool refuse_inactive = true);
 
 }  // namespace gsnn

@@ -147,18 +147,22 @@ Task pde_task(const PdeProblem& problem, const nlohmann::json& given) {
       throw OptionError("resample_every", "task " + problem.name +
                                               ": resample_every needs sampling = \"uniform\" (a "
                                               "grid is the same at every draw)");
-    // Round r of `every` steps trains on the points of Random(seed + r *
-    // kRoundStride); round 0 on the first set. A round's set is drawn once.
-    constexpr uint64_t kRoundStride = 0x9E3779B97F4A7C15ULL;
-    auto cache = std::make_shared<std::pair<int64_t, Dataset>>(-1, Dataset{});
-    t.fresh_train = [training_set, every, cache](int64_t step, uint64_t seed) {
+    // Round r > 0 of `every` steps trains on the points of
+    // Random(derive_seed(seed, r)); round 0 on the task's points. The last
+    // round's set is kept: it is asked for at every step of the round.
+    struct Drawn {
+      uint64_t seed = 0;
+      int64_t round = -1;
+      Dataset points;
+    };
+    auto last = std::make_shared<Drawn>();
+    t.fresh_train = [training_set, every, last](int64_t step, uint64_t seed) {
       const int64_t round = (step - 1) / every;
-      if (cache->first != round) {
-        Random rng(seed + static_cast<uint64_t>(round) * kRoundStride);
-        cache->second = training_set(rng);
-        cache->first = round;
+      if (last->round != round || last->seed != seed) {
+        Random rng(round == 0 ? seed : derive_seed(seed, static_cast<uint64_t>(round)));
+        *last = {seed, round, training_set(rng)};
       }
-      return cache->second;
+      return last->points;
     };
   } else {
     t.definition["options"].erase("resample_every");  // results from before the option stay current

@@ -68,7 +68,7 @@ Dataset select(const std::pair<torch::Tensor, torch::Tensor>& part, const torch:
   Dataset d;
   d.x = part.first.index_select(0, index).unsqueeze(1).to(torch::kFloat64).div_(255);
   if (reconstruct) {
-    d.y = d.x.flatten(1).clone();
+    d.y = d.x.flatten(1);  // a view: neither is changed in place
     for (int r = 0; r < 28; ++r)
       for (int c = 0; c < 28; ++c) d.target_names.push_back(fmt::format("r{}c{}", r, c));
     return d;

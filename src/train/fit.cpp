@@ -94,7 +94,7 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
   throw std::invalid_argument(fmt::format(
       "fit: {} {} reaches {:g}: its mean, spread or scaled values are beyond {}; rescale it{}",
       prefix, name, largest, float64 ? "float64" : "float32",
-      float64 ? "" : " or train in float64"));
+      float64 ? "" : " or train in float64 (gsnn fit --dtype float64)"));
 }
 
 }  // namespace
