@@ -7,12 +7,15 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <fstream>
 
 #include "experiment/runner.hpp"
+#include "io/model_file.hpp"
 #include "nn/lstm.hpp"
 #include "nn/registry.hpp"
 #include "tasks/builtin.hpp"
 #include "test_util.hpp"
+#include "train/fit.hpp"
 #include "train/trainer.hpp"
 #include "train_util.hpp"
 
@@ -155,6 +158,30 @@ TEST(FourSignals, LstmGmnmLearnsTheTask) {
   const auto data = find_task("four-signals").configure({{"samples", 2000}}).generate(0);
   const double variance = data.find("test")->y.var().item<double>();
   EXPECT_LT(r["metrics"]["test"]["mse"].get<double>(), 0.1 * variance);
+}
+
+// A saved sequence model names its inputs step by step (what `gsnn predict`
+// matches CSV columns to), and a model file written before inactive options
+// were refused (a linear head with components = 32) still loads.
+TEST(FourSignals, SavedModelsNameStepsAndOldOptionsLoad) {
+  const auto data = find_task("four-signals").configure({{"samples", 100}}).generate(0);
+  FitRequest r;
+  r.model = resolve_model("lstm", {});
+  r.training.steps = 2;
+  r.training.progress = false;
+  const auto m = fit_model(data.train, data.validation, r).model;
+  ASSERT_EQ(m.inputs.size(), 40u);
+  EXPECT_EQ(m.inputs[0], "x1_0");
+  EXPECT_EQ(m.inputs[5], "x2_1");
+  EXPECT_EQ(m.inputs[39], "x4_9");
+  test::TempDir dir;
+  save_model(m, dir.file("m"));
+  auto description = nlohmann::json::parse(test::read_all(dir.file("m/model.json")));
+  description["options"]["components"] = 32;
+  std::ofstream(dir.file("m/model.json")) << description.dump();
+  const auto loaded = load_model(dir.file("m"));
+  EXPECT_EQ(loaded.spec.options["components"], 32);
+  EXPECT_TRUE(torch::allclose(loaded.predict(data.train.x).mean, m.predict(data.train.x).mean));
 }
 
 }  // namespace
