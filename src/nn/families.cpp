@@ -182,6 +182,12 @@ void append_gmnm_part(std::vector<OptionSpec>& options, const std::string& part,
                      value});
 }
 
+// The convolution width of the image models (cnn, autoencoder).
+OptionSpec conv_channels_option(int64_t channels) {
+  return {"channels", channels, "channels of the first convolution (the second has twice)",
+          {},         1,        1024};
+}
+
 }  // namespace
 
 ModelFamily cnn_family() {
@@ -193,12 +199,7 @@ ModelFamily cnn_family() {
       "layer, linear or GMNM head";
   f.size_option = "hidden";
   f.options = {
-      {"channels",
-       d.channels,
-       "channels of the first convolution (the second has twice)",
-       {},
-       1,
-       1024},
+      conv_channels_option(d.channels),
       {"hidden", d.hidden, "units of the dense layer before the head", {}, 1, kMaxWidth},
       {"attention", d.attention, "self-attention block over the feature map's positions"},
       {"head", d.head, "classification head", {"linear", "gmnm"}},
@@ -254,12 +255,7 @@ ModelFamily autoencoder_family() {
       "transposed-conv decoder, optional attention and GMNM channel multipliers";
   f.size_option = "latent";
   f.options = {
-      {"channels",
-       d.channels,
-       "channels of the first convolution (the second has twice)",
-       {},
-       1,
-       1024},
+      conv_channels_option(d.channels),
       {"latent", d.latent, "size of the bottleneck (latent) vector", {}, 1, kMaxWidth},
       {"attention", d.attention, "self-attention block over the encoder's feature map"},
       {"gmnm", d.gmnm, "GMNM branch: latent vector -> one multiplier per decoder channel"},
