@@ -176,6 +176,42 @@ TEST(Kan, GridUpdateFollowsTheDataAndKeepsTheFunctionThere) {
   EXPECT_LT((layer->forward(x) - before).abs().max().item<double>(), 0.05);
 }
 
+// grid_update_every: the trainer hands each step's inputs to the KAN, whose
+// grids follow them on the scheduled steps only (pykan's schedule), through
+// gsnn's trainer; without it the grid stays where it started.
+TEST(Kan, GridUpdatesWhileTrainingFollowTheSchedule) {
+  const auto x = torch::linspace(0.2, 0.6, 64, f64).unsqueeze(1);  // standardised below
+  const auto y = torch::sin(6 * x);
+  for (const int64_t every : {0, 5}) {
+    SCOPED_TRACE(every);
+    torch::manual_seed(5);
+    const ModelShape shape{{1}, 1};
+    Network net(build_model(resolve_model("kan", {{"grid_from_data", false},
+                                                  {"grid_update_every", every},
+                                                  {"grid_update_until", 10}}),
+                            shape),
+                shape, true, 0.1);
+    net->to(torch::kFloat64);
+    const auto first_grid = [&] {
+      return net->named_buffers()["body.layer.layers.0.grid"].clone();
+    };
+    const auto start = first_grid();
+    TrainOptions o;
+    o.steps = 20;
+    o.progress = false;
+    const auto objective = make_objective("mse", "regression");
+    // The Network's scaling is the identity: the grid sees x itself.
+    train_network(net, *objective, {x, y}, {}, o);
+    const auto grid = first_grid();
+    if (every == 0) {
+      EXPECT_TRUE(torch::equal(grid, start));
+    } else {
+      EXPECT_NEAR(grid[0][3].item<double>(), 0.2, 0.01);  // the inner knots span the data
+      EXPECT_NEAR(grid[0][8].item<double>(), 0.6, 0.01);
+    }
+  }
+}
+
 TEST(Kan, GradientsMatchFiniteDifferences) {
   torch::manual_seed(4);
   Kan kan(KanOptions({2, 3, 1}).grid_size(4));

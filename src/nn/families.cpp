@@ -337,6 +337,14 @@ ModelFamily kan_family() {
       {"grid_from_data", d.grid_from_data(),
        "fit each layer's knots to its inputs (quantiles mixed with a uniform grid) before "
        "training"},
+      {"grid_update_every",
+       d.grid_update_every(),
+       "while training, move the knots to the current batch's inputs every this many steps "
+       "(pykan's update_grid_from_samples; not during L-BFGS); 0 = never",
+       {},
+       0,
+       1e9},
+      {"grid_update_until", d.grid_update_until(), "the last step with a grid update", {}, 1, 1e9},
   };
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     const int64_t depth = o.at("depth"), width = o.at("width"), g = o.at("grid"), k = o.at("order");
@@ -346,8 +354,13 @@ ModelFamily kan_family() {
     std::vector<int64_t> widths = {shape.inputs()};
     widths.insert(widths.end(), depth, width);
     widths.push_back(shape.outputs);
-    return std::make_shared<LayerModelImpl<KanImpl>>(std::make_shared<KanImpl>(
-        KanOptions(widths).grid_size(g).spline_order(k).grid_from_data(o.at("grid_from_data"))));
+    return std::make_shared<LayerModelImpl<KanImpl>>(
+        std::make_shared<KanImpl>(KanOptions(widths)
+                                      .grid_size(g)
+                                      .spline_order(k)
+                                      .grid_from_data(o.at("grid_from_data"))
+                                      .grid_update_every(o.at("grid_update_every"))
+                                      .grid_update_until(o.at("grid_update_until"))));
   };
   return f;
 }

@@ -205,6 +205,12 @@ void KanImpl::initialise(const torch::Tensor& x) {
     refit_layers(x, [](KanLayerImpl& l, const torch::Tensor& h) { l.update_grid(h); });
 }
 
+void KanImpl::before_step(int64_t step, const torch::Tensor& x) {
+  const int64_t every = options.grid_update_every();
+  if (every > 0 && step % every == 0 && step <= options.grid_update_until())
+    refit_layers(x, [](KanLayerImpl& l, const torch::Tensor& h) { l.update_grid(h); });
+}
+
 std::pair<torch::Tensor, torch::Tensor> KanImpl::forward_laplacian(const torch::Tensor& z,
                                                                    const torch::Tensor& w) {
   auto s = LaplacianState::at_inputs(z);

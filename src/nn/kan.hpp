@@ -68,6 +68,11 @@ struct KanOptions {
   TORCH_ARG(int64_t, grid_size) = 5;
   TORCH_ARG(int64_t, spline_order) = 3;
   TORCH_ARG(bool, grid_from_data) = true;  // initialise() fits each layer's grid to its inputs
+  // While training (before_step): the grids move to the current batch's
+  // inputs every `grid_update_every` steps up to step `grid_update_until`,
+  // as pykan's update_grid_from_samples schedule; 0 = never.
+  TORCH_ARG(int64_t, grid_update_every) = 0;
+  TORCH_ARG(int64_t, grid_update_until) = 50;
 };
 
 class KanImpl : public torch::nn::Module {
@@ -75,6 +80,7 @@ class KanImpl : public torch::nn::Module {
   explicit KanImpl(KanOptions options);
   torch::Tensor forward(const torch::Tensor& x);
   void initialise(const torch::Tensor& x);  // grid update layer by layer (if grid_from_data)
+  void before_step(int64_t step, const torch::Tensor& x);  // the scheduled grid updates
   // Output and sum_i w_i d2y/dz_i2, layer by layer (nn/model.hpp).
   std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
                                                             const torch::Tensor& w);

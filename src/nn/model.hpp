@@ -54,6 +54,10 @@ class ModelImpl : public torch::nn::Module {
   // Data-dependent initialisation before training (e.g. k-means++ centres),
   // on the standardised training data. Default: nothing.
   virtual void initialise(const torch::Tensor& x, const torch::Tensor& y);
+  // Called by the trainer, without gradients, before each step of a gradient
+  // optimiser (not L-BFGS) with that step's standardised training inputs:
+  // data-dependent updates while training (a KAN's grid). Default: nothing.
+  virtual void before_step(int64_t /*step*/, const torch::Tensor& /*x*/) {}
   // A family fitted otherwise than by gradient steps (e.g. a GP maximising its
   // likelihood) returns true here and does it in fit_directly(), on the
   // standardised training data. Its output variance is then the whole

@@ -376,6 +376,10 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
                train.regime.defined() ? train.regime.index_select(0, index) : torch::Tensor()};
     }
 
+    if (!lbfgs) {
+      torch::NoGradGuard guard;
+      model->body().before_step(step, model->scale_inputs(batch.x));
+    }
     double step_loss = 0;
     const auto step_start = std::chrono::steady_clock::now();
     auto closure = [&]() -> torch::Tensor {
