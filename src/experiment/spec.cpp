@@ -224,11 +224,15 @@ ModelSpec size_to_parameters(const ModelSpec& spec, int64_t target, const ModelS
     return !n || *n >= target;
   };
   int64_t hi = lo;
-  while (!reaches(hi) && hi < max_width) hi = std::min(2 * hi, max_width);
-  if (!reaches(hi))
+  auto at_hi = count_at(hi);  // each width is built once
+  while (at_hi && *at_hi < target && hi < max_width) {
+    hi = std::min(2 * hi, max_width);
+    at_hi = count_at(hi);
+  }
+  if (at_hi && *at_hi < target)
     throw std::invalid_argument(fmt::format(
         "target_params {} is more than model '{}' has at its largest {} ({}: {} parameters)",
-        target, spec.family, option, max_width, *count_at(max_width)));
+        target, spec.family, option, max_width, *at_hi));
   const int64_t smallest = lo;
   while (lo < hi) {  // the smallest width that reaches the target
     const int64_t mid = (lo + hi) / 2;

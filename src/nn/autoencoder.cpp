@@ -102,7 +102,7 @@ void AutoencoderImpl::initialise(const torch::Tensor& x, const torch::Tensor&) {
   if (!gmnm_) return;
   torch::NoGradGuard guard;
   gmnm_->initialise(
-      standardise_rows(encode(x.slice(0, 0, std::min(x.size(0), kInitialisationImages)))));
+      standardise_rows(encode(x.slice(0, 0, std::min(x.size(0), kGmnmInitialisationImages)))));
 }
 
 }  // namespace gsnn

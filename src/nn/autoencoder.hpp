@@ -45,12 +45,10 @@ class AutoencoderImpl : public ModelImpl {
   explicit AutoencoderImpl(AutoencoderOptions options);
   Moments forward(const Moments& input) override;
   // The GMNM branch's centres: k-means++ on the standardised latent vectors
-  // of (at most kInitialisationImages) training images.
+  // of (at most kGmnmInitialisationImages) training images.
   void initialise(const torch::Tensor& x, const torch::Tensor& y) override;
   torch::Tensor encode(const torch::Tensor& images);  // [n, latent]
   const AutoencoderOptions& options() const { return options_; }
-
-  static constexpr int64_t kInitialisationImages = 2048;
 
  private:
   AutoencoderOptions options_;

@@ -58,7 +58,7 @@ void CnnImpl::initialise(const torch::Tensor& x, const torch::Tensor&) {
   if (!gmnm_head_) return;
   torch::NoGradGuard guard;
   gmnm_head_->initialise(
-      standardise_rows(features(x.slice(0, 0, std::min(x.size(0), kInitialisationImages)))));
+      standardise_rows(features(x.slice(0, 0, std::min(x.size(0), kGmnmInitialisationImages)))));
 }
 
 }  // namespace gsnn

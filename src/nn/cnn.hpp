@@ -40,12 +40,10 @@ class CnnImpl : public ModelImpl {
   explicit CnnImpl(CnnOptions options);
   Moments forward(const Moments& input) override;
   // The GMNM head's feature scaling and centres: from the hidden features of
-  // (at most kInitialisationImages) training images.
+  // (at most kGmnmInitialisationImages) training images.
   void initialise(const torch::Tensor& x, const torch::Tensor& y) override;
   torch::Tensor features(const torch::Tensor& images);  // [n, hidden], before the head
   const CnnOptions& options() const { return options_; }
-
-  static constexpr int64_t kInitialisationImages = 2048;
 
  private:
   CnnOptions options_;

@@ -82,4 +82,8 @@ bool check_gmnm_head(const std::string& family, const std::string& head, int64_t
 // while training would otherwise leave them all far away.
 torch::Tensor standardise_rows(const torch::Tensor& h);
 
+// How many training images the GMNM of an image model (a CNN's head, an
+// autoencoder's branch) places its centres on, at most.
+constexpr int64_t kGmnmInitialisationImages = 2048;
+
 }  // namespace gsnn

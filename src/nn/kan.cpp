@@ -205,10 +205,10 @@ void KanImpl::initialise(const torch::Tensor& x) {
     refit_layers(x, [](KanLayerImpl& l, const torch::Tensor& h) { l.update_grid(h); });
 }
 
-void KanImpl::before_step(int64_t step, const torch::Tensor& x) {
+void KanImpl::before_step(int64_t step, const std::function<torch::Tensor()>& inputs) {
   const int64_t every = options.grid_update_every();
   if (every > 0 && step % every == 0 && step <= options.grid_update_until())
-    refit_layers(x, [](KanLayerImpl& l, const torch::Tensor& h) { l.update_grid(h); });
+    refit_layers(inputs(), [](KanLayerImpl& l, const torch::Tensor& h) { l.update_grid(h); });
 }
 
 std::pair<torch::Tensor, torch::Tensor> KanImpl::forward_laplacian(const torch::Tensor& z,

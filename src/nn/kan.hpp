@@ -80,7 +80,8 @@ class KanImpl : public torch::nn::Module {
   explicit KanImpl(KanOptions options);
   torch::Tensor forward(const torch::Tensor& x);
   void initialise(const torch::Tensor& x);  // grid update layer by layer (if grid_from_data)
-  void before_step(int64_t step, const torch::Tensor& x);  // the scheduled grid updates
+  // The scheduled grid updates, on inputs() (called only at those steps).
+  void before_step(int64_t step, const std::function<torch::Tensor()>& inputs);
   // Output and sum_i w_i d2y/dz_i2, layer by layer (nn/model.hpp).
   std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
                                                             const torch::Tensor& w);

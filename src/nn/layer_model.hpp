@@ -21,12 +21,14 @@ constexpr bool kHasForwardLaplacian<
                std::declval<const torch::Tensor&>(), std::declval<const torch::Tensor&>()))>> =
     true;
 
-// Whether Layer has before_step(step, x).
+// Whether Layer has before_step(step, inputs).
 template <class Layer, class = void>
 constexpr bool kHasBeforeStep = false;
 template <class Layer>
-constexpr bool kHasBeforeStep<Layer, std::void_t<decltype(std::declval<Layer&>().before_step(
-                                         int64_t{}, std::declval<const torch::Tensor&>()))>> = true;
+constexpr bool
+    kHasBeforeStep<Layer, std::void_t<decltype(std::declval<Layer&>().before_step(
+                              int64_t{}, std::declval<const std::function<torch::Tensor()>&>()))>> =
+        true;
 
 template <class Layer>
 class LayerModelImpl : public ModelImpl {
@@ -39,8 +41,9 @@ class LayerModelImpl : public ModelImpl {
   void initialise(const torch::Tensor& x, const torch::Tensor&) override {
     layer_->initialise(x.flatten(1));
   }
-  void before_step(int64_t step, const torch::Tensor& x) override {
-    if constexpr (kHasBeforeStep<Layer>) layer_->before_step(step, x.flatten(1));
+  void before_step(int64_t step, const std::function<torch::Tensor()>& inputs) override {
+    if constexpr (kHasBeforeStep<Layer>)
+      layer_->before_step(step, [&inputs] { return inputs().flatten(1); });
   }
   std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
                                                             const torch::Tensor& w) override {

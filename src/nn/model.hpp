@@ -7,6 +7,7 @@
 #include <torch/nn/module.h>
 #include <torch/nn/pimpl.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,9 +56,11 @@ class ModelImpl : public torch::nn::Module {
   // on the standardised training data. Default: nothing.
   virtual void initialise(const torch::Tensor& x, const torch::Tensor& y);
   // Called by the trainer, without gradients, before each step of a gradient
-  // optimiser (not L-BFGS) with that step's standardised training inputs:
-  // data-dependent updates while training (a KAN's grid). Default: nothing.
-  virtual void before_step(int64_t /*step*/, const torch::Tensor& /*x*/) {}
+  // optimiser (not L-BFGS): data-dependent updates while training (a KAN's
+  // grid). `inputs()` gives that step's standardised training inputs, computed
+  // only when called, so a model that does nothing costs the step nothing.
+  // Default: nothing.
+  virtual void before_step(int64_t /*step*/, const std::function<torch::Tensor()>& /*inputs*/) {}
   // A family fitted otherwise than by gradient steps (e.g. a GP maximising its
   // likelihood) returns true here and does it in fit_directly(), on the
   // standardised training data. Its output variance is then the whole

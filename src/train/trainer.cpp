@@ -378,7 +378,7 @@ TrainResult train_network(Network& model, const Objective& objective, const Batc
 
     if (!lbfgs) {
       torch::NoGradGuard guard;
-      model->body().before_step(step, model->scale_inputs(batch.x));
+      model->body().before_step(step, [&] { return model->scale_inputs(batch.x); });
     }
     double step_loss = 0;
     const auto step_start = std::chrono::steady_clock::now();
