@@ -20,10 +20,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer: unit tests and fuzzers"
 asan="$root/build-asan"
 cmake -S . -B "$asan" "${common[@]}" -DGSNN_SANITIZE=address,undefined -DGSNN_BUILD_FUZZERS=ON
-cmake --build "$asan" -j "$(nproc)" --target gsnn_tests csv_fuzzer experiment_fuzzer model_fuzzer
+cmake --build "$asan" -j "$(nproc)" --target gsnn_tests csv_fuzzer experiment_fuzzer model_fuzzer \
+  idx_fuzzer expression_fuzzer
 "$asan/tests/gsnn_tests" --gtest_brief=1
 
-for fuzzer in csv experiment model; do
+for fuzzer in csv experiment model idx expression; do
   corpus=$(mktemp -d)
   cp fuzz/corpus/"$fuzzer"/* "$corpus"/
   echo "== fuzzing $fuzzer for ${seconds}s"

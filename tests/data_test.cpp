@@ -79,6 +79,24 @@ TEST(Csv, ErrorsNameFileLineAndColumn) {
   }
 }
 
+TEST(Csv, MessagesShowLongNamesCut) {
+  // A megabyte-long header name, or thousands of columns, are cut in messages.
+  test::TempDir dir;
+  const std::string name(1 << 20, 'n');
+  std::string header = name + "," + name + "\n1,2\n";
+  EXPECT_LT(error_of(dir.write("twice.csv", header)).size(), 300u);
+  std::string many, row;
+  for (int c = 0; c < 5000; ++c) {
+    many += (c ? ",c" : "c") + std::to_string(c);
+    row += c ? ",1" : "1";
+  }
+  const auto wide = dir.write("wide.csv", many + "\n" + row + "\n");
+  const auto message =
+      test::error_message([&] { select_columns(read_csv(wide), wide, {name}, {}); });
+  EXPECT_LT(message.size(), 600u) << message;
+  EXPECT_NE(message.find("c19, ... (5000 in all)"), std::string::npos) << message;
+}
+
 TEST(Csv, WriteReadRoundTrip) {
   test::TempDir dir;
   const auto path = dir.file("w.csv");

@@ -80,21 +80,48 @@ TEST(ExperimentFile, RejectsBadFilesWithLineAndKey) {
       "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n[model.sweep]\nwidht = [3]\n");
   EXPECT_NE(e.find("unknown option 'widht'"), std::string::npos) << e;
 
-  // An option that acts only with another is checked per combination of the
-  // sweep and named where it is written: in the options, or in the sweep.
+  // An option that acts only with another is refused when it acts in no
+  // combination of the sweep, named where it is written: in the options, or
+  // in the sweep. A sweep over its switch uses it where it acts.
   const std::string autoencoder = "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"autoencoder\"\n";
   EXPECT_EQ(experiment_error(autoencoder + "options = { components = 8 }\n"
                                            "sweep = { gmnm = [true] }\n"),
             "");
-  e = experiment_error(autoencoder +
-                       "options = { gmnm = true, components = 8 }\n"
-                       "sweep = { gmnm = [true, false] }\n");
+  EXPECT_EQ(experiment_error(autoencoder + "options = { components = 8 }\n"
+                                           "sweep = { gmnm = [true, false] }\n"),
+            "");
+  e = experiment_error(autoencoder + "options = { components = 8 }\n");
   EXPECT_NE(e.find("e.toml:4: key 'model[0].options.components': model autoencoder: option "
                    "'components' acts only with gmnm = true (it is false)"),
             std::string::npos)
       << e;
   e = experiment_error(autoencoder + "sweep = { components = [4, 8] }\n");
-  EXPECT_NE(e.find("key 'model[0].sweep.components'"), std::string::npos) << e;
+  EXPECT_NE(e.find("key 'model[0].sweep.components': in every combination of the sweep, "),
+            std::string::npos)
+      << e;
+  const std::string gsnn = "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n";
+  EXPECT_EQ(experiment_error(gsnn + "options = { tau_ratio = 0.7 }\n"
+                                    "sweep = { tau_schedule = [\"constant\", \"geometric\"] }\n"),
+            "");
+  e = experiment_error(gsnn +
+                       "options = { tau_ratio = 0.7 }\n"
+                       "sweep = { tau_schedule = [\"constant\", \"learned\"] }\n");
+  EXPECT_NE(e.find("e.toml:4: key 'model[0].options.tau_ratio': in every combination of the "
+                   "sweep, model gsnn: option 'tau_ratio' acts only with tau_schedule = "
+                   "\"geometric\""),
+            std::string::npos)
+      << e;
+  e = experiment_error(
+      "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"hybrid\"\n"
+      "options = { paths = \"relu\", tau = 0.3 }\n");
+  EXPECT_NE(e.find("option 'tau' acts only with paths = \"both\" or \"gaussian\" (it is "
+                   "\"relu\")"),
+            std::string::npos)
+      << e;
+  e = experiment_error(
+      "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gp\"\n"
+      "options = { optimize = false, restarts = 5 }\n");
+  EXPECT_NE(e.find("option 'restarts' acts only with optimize = true"), std::string::npos) << e;
 
   e = experiment_error("tasks = [\"smooth2d\", \"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n");
   EXPECT_NE(e.find("appears twice"), std::string::npos) << e;

@@ -52,6 +52,9 @@ TEST(Idx, RejectsBrokenFilesWithAClearError) {
   EXPECT_NE(error("type", idx_bytes({2}, 8, 0x0d)).find("type 0x0d is not supported"),
             std::string::npos);
   EXPECT_NE(error("huge", idx_bytes({65536, 65536}, 0)).find("more than"), std::string::npos);
+  // Just under the limit, announced by a 20-byte file: read as it comes, refused as truncated.
+  EXPECT_NE(error("claims", idx_bytes({32768, 65535}, 10)).find("the file has 10"),
+            std::string::npos);
   EXPECT_NE(error("header", idx_bytes({5, 5}, 0).substr(0, 9)).find("truncated header"),
             std::string::npos);
   // A truncated gzip stream is the same error as a truncated plain file.

@@ -174,7 +174,7 @@ void run_predict(const PredictArgs& a) {
   for (size_t i = header_inputs; i < header.size(); ++i)  // the output must read back
     if (std::find(header.begin(), header.begin() + header_inputs, header[i]) !=
         header.begin() + header_inputs)
-      throw std::invalid_argument("the output column '" + header[i] +
+      throw std::invalid_argument("the output column '" + shown_name(header[i]) +
                                   "' would repeat an input column's name; rename that input");
   // In chunks of about kChunkValues input or output values, written as they
   // come: memory stays bounded whatever the number of rows.

@@ -26,14 +26,6 @@ std::string trim(const std::string& s) {
   return s.substr(b, e - b + 1);
 }
 
-// A cell as shown in a message: control characters (a NUL, say) as \xNN.
-std::string printable(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 60))
-    out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, c);
-  return s.size() > 60 ? out + "..." : out;
-}
-
 // The cells of one line, split at commas and trimmed. A cell in double
 // quotes (RFC 4180, as R and spreadsheets write names) may hold commas, and
 // "" inside it is one quote; a quoted cell must close on its line.
@@ -61,7 +53,8 @@ std::vector<std::string> split_line(const std::string& line) {
       }
       end = line.find(',', i + 1);
       if (!trim(line.substr(i + 1, end == std::string::npos ? end : end - i - 1)).empty())
-        throw std::invalid_argument("text after the closing quote of cell '" + cell + "'");
+        throw std::invalid_argument("text after the closing quote of cell '" + shown_name(cell) +
+                                    "'");
       cells.push_back(cell);
     } else {
       end = line.find(',', start);
@@ -77,7 +70,7 @@ std::vector<std::string> split_line(const std::string& line) {
 // begins or ends with a space, so that read_csv reads the same name back.
 std::string csv_name(const std::string& name) {
   if (name.find_first_of("\n\r") != std::string::npos)
-    throw std::invalid_argument("a CSV column name cannot hold a line break: '" + printable(name) +
+    throw std::invalid_argument("a CSV column name cannot hold a line break: '" + shown_name(name) +
                                 "'");
   if (name.find_first_of(",\"") == std::string::npos && trim(name) == name) return name;
   std::string out = "\"";
@@ -85,12 +78,28 @@ std::string csv_name(const std::string& name) {
   return out + "\"";
 }
 
+// The header as shown in a message: the first 20 names.
+std::string shown_header(const std::vector<std::string>& header) {
+  std::vector<std::string> shown;
+  for (size_t c = 0; c < std::min<size_t>(header.size(), 20); ++c)
+    shown.push_back(shown_name(header[c]));
+  const auto more = header.size() > 20 ? fmt::format(", ... ({} in all)", header.size()) : "";
+  return fmt::format("{}{}", fmt::join(shown, ", "), more);
+}
+
 }  // namespace
+
+std::string shown_name(const std::string& name) {
+  std::string out;
+  for (unsigned char c : name.substr(0, 60))
+    out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, c);
+  return name.size() > 60 ? out + "..." : out;
+}
 
 std::vector<std::string> split_names(const std::string& list) {
   std::vector<std::string> names;
   for (const auto& n : split_line(list)) {
-    if (n.empty()) throw std::invalid_argument("empty name in list '" + list + "'");
+    if (n.empty()) throw std::invalid_argument("empty name in list '" + shown_name(list) + "'");
     names.push_back(n);
   }
   return names;
@@ -131,7 +140,7 @@ CsvTable read_csv(std::istream& in, const std::string& path) {
         for (size_t k = 0; k < c; ++k)
           if (cells[k] == cells[c])
             throw std::runtime_error(fmt::format("{}:{}: column '{}' appears twice in the header",
-                                                 path, line_no, cells[c]));
+                                                 path, line_no, shown_name(cells[c])));
       }
       table.header = cells;
       continue;
@@ -148,10 +157,12 @@ CsvTable read_csv(std::istream& in, const std::string& path) {
       const bool hex = text.find_first_of("xX") != std::string::npos;
       if (text.empty() || hex || end != text.c_str() + text.size())  // also a NUL in the cell
         throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not a number", path,
-                                             line_no, table.header[c], printable(text)));
+                                             line_no, shown_name(table.header[c]),
+                                             shown_name(text)));
       if (!std::isfinite(value))  // nan, inf, overflow; subnormals (1e-310) are numbers
         throw std::runtime_error(fmt::format("{}:{}: column '{}': '{}' is not finite", path,
-                                             line_no, table.header[c], printable(text)));
+                                             line_no, shown_name(table.header[c]),
+                                             shown_name(text)));
       row[c] = value;
     }
     table.rows.push_back(std::move(row));
@@ -176,8 +187,8 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
       size_t c = 0;
       while (c < table.header.size() && table.header[c] != names[k]) ++c;
       if (c == table.header.size()) {
-        throw std::runtime_error(fmt::format("{}: no column '{}' (columns: {})", path, names[k],
-                                             fmt::join(table.header, ", ")));
+        throw std::runtime_error(fmt::format("{}: no column '{}' (columns: {})", path,
+                                             shown_name(names[k]), shown_header(table.header)));
       }
       for (int64_t r = 0; r < n; ++r) acc[r][k] = table.rows[r][c];
     }
@@ -187,12 +198,13 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
   for (const auto& t : targets)
     if (std::find(inputs.begin(), inputs.end(), t) != inputs.end())
       throw std::invalid_argument(
-          fmt::format("{}: column '{}' is both an input and a target", path, t));
+          fmt::format("{}: column '{}' is both an input and a target", path, shown_name(t)));
   std::vector<std::string> all = inputs;
   all.insert(all.end(), targets.begin(), targets.end());
   for (size_t i = 0; i < all.size(); ++i)
     if (std::find(all.begin(), all.begin() + i, all[i]) != all.begin() + i)
-      throw std::invalid_argument(fmt::format("{}: column '{}' is named twice", path, all[i]));
+      throw std::invalid_argument(
+          fmt::format("{}: column '{}' is named twice", path, shown_name(all[i])));
   return {pick(inputs), pick(targets), inputs, targets};
 }
 

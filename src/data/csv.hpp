@@ -21,6 +21,10 @@ struct CsvTable {
 // Largest CSV file read (checked before reading).
 constexpr uint64_t kMaxCsvBytes = uint64_t{4} << 30;
 
+// A name or cell as shown in a message: control characters as \xNN, cut
+// after 60 characters (a header name may be megabytes long).
+std::string shown_name(const std::string& name);
+
 // Reads the whole file; throws std::runtime_error("file:line: column 'c': ...")
 // on a missing, non-regular or too large file, an empty file, a ragged row, a
 // non-numeric or non-finite cell, or a read error.

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <vector>
@@ -68,8 +69,17 @@ torch::Tensor read_idx(const std::string& path) {
           fmt::format("{}: the header announces more than {} bytes of data", path, kMaxIdxBytes));
     shape.push_back(static_cast<int64_t>(d));
   }
-  auto out = torch::empty(shape, torch::kUInt8);
-  const uint64_t got = in.read(out.data_ptr<uint8_t>(), total);
+  // Grown as the data arrive, so a short file whose header announces 2 GiB
+  // costs what it holds, not what it claims.
+  std::vector<uint8_t> data;
+  uint64_t got = 0;
+  while (got < total) {
+    const uint64_t want = std::min<uint64_t>(total - got, uint64_t{1} << 24);
+    data.resize(got + want);
+    const uint64_t read = in.read(data.data() + got, want);
+    got += read;
+    if (read < want) break;
+  }
   if (got != total)
     throw std::runtime_error(fmt::format(
         "{}: truncated: the header announces {} bytes of data, the file has {}", path, total, got));
@@ -77,7 +87,7 @@ torch::Tensor read_idx(const std::string& path) {
   if (in.read(&extra, 1) != 0)
     throw std::runtime_error(
         fmt::format("{}: more data than the header announces ({} bytes)", path, total));
-  return out;
+  return torch::from_blob(data.data(), shape, torch::kUInt8).clone();
 }
 
 }  // namespace gsnn

@@ -347,23 +347,39 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     const std::string base_label = m.value("label", name);
     // The options with one combination of the sweep: a bad option is named
     // where it is written, in the options or in the sweep.
+    auto named_at = [](const nlohmann::json& combo, const OptionError& e) {
+      return OptionError((combo.contains(e.key) ? "sweep." : "options.") + e.key, e.what());
+    };
     auto resolve_combination = [&](const nlohmann::json& combo) {
       auto merged = options;
       merged.update(combo);
       return at.at(prefix, [&] {
         try {
-          return resolve_model(name, merged);
+          return resolve_model(name, merged, /*refuse_inactive=*/false);
         } catch (const OptionError& e) {
-          throw OptionError((combo.contains(e.key) ? "sweep." : "options.") + e.key, e.what());
+          throw named_at(combo, e);
         }
       });
     };
+    // An option that acts only with another (OptionSpec::active_when) is
+    // refused only if it is inert in every combination: a sweep over its
+    // switch (tau_schedule = ["constant", "geometric"] with tau_ratio set)
+    // uses it where it acts.
+    std::optional<std::vector<OptionError>> inert_everywhere;
+    const auto first_model = e.models.size();
     for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
       ModelRun run;
       run.name = name;
       run.sweep = combo;
       run.training = training;
       run.spec = resolve_combination(combo);
+      std::vector<OptionError> inert;
+      for (const auto& error : inert_options(run.spec))
+        if (!inert_everywhere ||
+            std::any_of(inert_everywhere->begin(), inert_everywhere->end(),
+                        [&](const OptionError& o) { return o.key == named_at(combo, error).key; }))
+          inert.push_back(named_at(combo, error));
+      inert_everywhere = inert;
       run.label = base_label;
       if (!combo.empty()) run.label += "[" + option_label(combo) + "]";
       if (run.label.size() > 2 * kMaxNameLength)
@@ -372,6 +388,12 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
       if (!labels.insert(file_safe(run.label)).second)
         at.fail(prefix + ".label", "label '" + run.label + "' is used twice");
       e.models.push_back(run);
+    }
+    if (inert_everywhere && !inert_everywhere->empty()) {
+      const auto& error = inert_everywhere->front();
+      const bool swept = e.models.size() - first_model > 1;
+      at.fail(prefix + "." + error.key,
+              (swept ? "in every combination of the sweep, " : "") + std::string(error.what()));
     }
   }
   if (e.tasks.size() * e.models.size() * e.seeds.size() > kMaxRuns)

@@ -45,7 +45,14 @@ ModelFamily gsnn_family() {
        tau_schedule_name(d.tau_schedule),
        "tau across depth",
        {"constant", "geometric", "learned"}},
-      {"tau_ratio", d.tau_ratio, "geometric schedule: tau_l = tau * tau_ratio^l", {}, 1e-6, 1e6},
+      {"tau_ratio",
+       d.tau_ratio,
+       "geometric schedule: tau_l = tau * tau_ratio^l",
+       {},
+       1e-6,
+       1e6,
+       "tau_schedule",
+       "geometric"},
       {"tau_per_unit", d.tau_per_unit, "one tau per unit instead of one per layer"},
       {"residual", d.residual, "residual connections between hidden layers"},
       {"mean_only", d.mean_only,
@@ -122,6 +129,8 @@ ModelFamily hybrid_family() {
       "hybrid Gaussian-ReLU network (seed 001): Gaussian and ReLU paths mixed, gated, "
       "stabilised, or as two experts with a learned gate";
   f.propagates_variance = true;
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  const auto gaussian_on = nlohmann::json::array({"both", "gaussian"});  // the Gaussian path's options act
   f.options = {
       {"depth", d.depth, "hidden layers (of each expert, for experts)", {}, 1, kMaxDepth},
       {"width", d.width, "Gaussian-path units per hidden layer", {}, 1, kMaxWidth},
@@ -140,8 +149,8 @@ ModelFamily hybrid_family() {
        "both, or switch one path off (ablation: the hybrid becomes the other path)",
        {"both", "gaussian", "relu"}},
       {"activation", activation_name(d.activation), "smoothed activation of the Gaussian path",
-       activation_names()},
-      {"tau", d.tau, "smoothing std tau of the Gaussian path", {}, 0, 1e6},
+       activation_names(), -inf, inf, "paths", gaussian_on},
+      {"tau", d.tau, "smoothing std tau of the Gaussian path", {}, 0, 1e6, "paths", gaussian_on},
   };
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     HybridOptions h;
@@ -418,8 +427,22 @@ ModelFamily gp_family() {
       {"ard", d.ard(), "one length scale per input (automatic relevance determination)"},
       {"optimize", d.optimize(),
        "maximise the log marginal likelihood (ML-II); false keeps the values above"},
-      {"restarts", d.restarts(), "extra log-uniform random starts of the maximisation", {}, 0, 100},
-      {"iterations", d.iterations(), "L-BFGS iterations per start", {}, 1, 100000},
+      {"restarts",
+       d.restarts(),
+       "extra log-uniform random starts of the maximisation",
+       {},
+       0,
+       100,
+       "optimize",
+       true},
+      {"iterations",
+       d.iterations(),
+       "L-BFGS iterations per start",
+       {},
+       1,
+       100000,
+       "optimize",
+       true},
   };
   f.build = [](const nlohmann::json& o, const ModelShape& shape) -> ModelPtr {
     return std::make_shared<GaussianProcessImpl>(GpOptions(shape.inputs(), shape.outputs)

@@ -111,13 +111,28 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
                                          value.dump(), fmt::join(choices, ", ")));
     out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
   }
-  for (const auto& s : specs)
-    if (refuse_inactive && !s.active_when.empty() && out.at(s.name) != s.default_value &&
-        out.at(s.active_when) != s.active_value)
-      throw OptionError(s.name, fmt::format("{}: option '{}' acts only with {} = {} (it is {}); "
-                                            "remove it or set {}",
-                                            what, s.name, s.active_when, s.active_value.dump(),
-                                            out[s.active_when].dump(), s.active_when));
+  if (refuse_inactive)
+    if (const auto inert = inert_options(what, specs, out); !inert.empty()) throw inert.front();
+  return out;
+}
+
+std::vector<OptionError> inert_options(const std::string& what,
+                                       const std::vector<OptionSpec>& specs,
+                                       const nlohmann::json& options) {
+  std::vector<OptionError> out;
+  for (const auto& s : specs) {
+    if (s.active_when.empty() || options.at(s.name) == s.default_value) continue;
+    const auto& on =
+        s.active_value.is_array() ? s.active_value : nlohmann::json::array({s.active_value});
+    const auto& now = options.at(s.active_when);
+    if (std::find(on.begin(), on.end(), now) != on.end()) continue;
+    std::vector<std::string> values;
+    for (const auto& v : on) values.push_back(v.dump());
+    out.emplace_back(s.name, fmt::format("{}: option '{}' acts only with {} = {} (it is {}); "
+                                         "remove it or set {}",
+                                         what, s.name, s.active_when, fmt::join(values, " or "),
+                                         now.dump(), s.active_when));
+  }
   return out;
 }
 
@@ -161,6 +176,10 @@ ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& 
   auto resolved = resolve_options("model " + name_or_alias, f.options, merged, refuse_inactive);
   resolved.update(wrappers);
   return {f.name, resolved};
+}
+
+std::vector<OptionError> inert_options(const ModelSpec& spec) {
+  return inert_options("model " + spec.family, find_family(spec.family).options, spec.options);
 }
 
 const std::vector<OptionSpec>& model_wrapper_options() {

@@ -27,8 +27,8 @@ struct OptionSpec {
   // An option that acts only when another option has a value (a GMNM head's
   // components only with head = "gmnm"): a value other than the default is
   // refused otherwise, rather than silently ignored.
-  std::string active_when = {};  // the other option's name; empty = always active
-  nlohmann::json active_value = {};
+  std::string active_when = {};      // the other option's name; empty = always active
+  nlohmann::json active_value = {};  // its value, or an array of the values it may have
 };
 
 struct ModelFamily {
@@ -92,5 +92,13 @@ std::string option_label(const nlohmann::json& options);
 // throws OptionError.
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
                                const nlohmann::json& options, bool refuse_inactive = true);
+
+// The options of resolved `options` given a value other than their default
+// while the option they act with is off (OptionSpec::active_when), each as
+// the error naming both.
+std::vector<OptionError> inert_options(const std::string& what,
+                                       const std::vector<OptionSpec>& specs,
+                                       const nlohmann::json& options);
+std::vector<OptionError> inert_options(const ModelSpec& spec);
 
 }  // namespace gsnn

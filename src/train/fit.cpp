@@ -7,6 +7,7 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "data/csv.hpp"
 #include "tasks/kind.hpp"
 
 namespace gsnn {
@@ -89,8 +90,9 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
   if (columns.numel() == 0) return;
   const auto column = columns[0][0].item<int64_t>();
   const auto largest = raw.flatten(1).select(1, column).abs().max().item<double>();
-  const auto name =
-      column < static_cast<int64_t>(names.size()) ? "column '" + names[column] + "'" : "value";
+  const auto name = column < static_cast<int64_t>(names.size())
+                        ? "column '" + shown_name(names[column]) + "'"
+                        : "value";
   throw std::invalid_argument(fmt::format(
       "fit: {} {} reaches {:g}: its mean, spread or scaled values are beyond {}; rescale it{}",
       prefix, name, largest, float64 ? "float64" : "float32",
