@@ -51,7 +51,9 @@ bad "input column 'x1' reaches 1e+308: its mean, spread or scaled values are bey
 printf 'x1,y\n1,1e39\n2,-1e39\n3,3\n' > f32.csv
 bad "target column 'y' reaches 1e+39: .* are beyond float32; rescale it or train in float64" fit --data f32.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,1e-160\n2,3e-160\n3,2e-160\n' > tiny.csv
+printf '[training]\nscaling = "none"\n' > none.toml
 bad "target column 'y' reaches 3e-160: .* are beyond float32; rescale it or train in float64" fit --data tiny.csv --inputs x1 --target y --out m
+bad "target column 'y' has values as small as 1e-160, which become 0 in float32 once scaled" fit --data tiny.csv --inputs x1 --target y --config none.toml --out m
 printf 'x1,y\n"1"x,2\n' > afterq.csv;  bad "afterq.csv:2: text after the closing quote of cell '1'" fit --data afterq.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,0.1\0junk\n' > nul.csv; bad "'0.1\\\\x00junk' is not a number" fit --data nul.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,\n' > blank.csv;       bad "column 'y': '' is not a number" fit --data blank.csv --inputs x1 --target y --out m
@@ -197,6 +199,7 @@ toml e21.toml 'tasks = ["smooth2d"]\nwhen = 1979-05-27\n[[model]]\nfamily = "gsn
 toml e22.toml 'tasks = ["smooth2d"]\n[[model]]\nfamily = "gsnn"\n[model.options]\ndepth = 1099511627776\n'; bad "option 'depth' must be <= 1024" run e22.toml
 toml e23.toml '[[csv]]\nname = "c"\nfile = "missing.csv"\ninputs = ["x1"]\ntargets = ["y"]\n[[model]]\nfamily = "gsnn"\n'; bad "missing.csv: cannot open file" run e23.toml
 toml e24.toml 'tasks = ["smooth2d"]\n[training]\nfreeze = { gate = 5 }\nsteps = 5\n[[model]]\nfamily = "gsnn"\n'; bad "no parameter group 'gate'" run e24.toml
+toml e25.toml '[[csv]]\nname = "big"\nfile = "huge.csv"\ninputs = ["x1"]\ntargets = ["y"]\n[training]\nsteps = 5\n[[model]]\nfamily = "gsnn"\n'; bad "task big, model gsnn: fit: input column 'x1' reaches 1e+308" run e25.toml
 bad "no such experiment file" run nothere.toml
 
 # ---- results directories ------------------------------------------------------

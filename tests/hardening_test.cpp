@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "data/csv.hpp"
 #include "experiment/runner.hpp"
 #include "experiment/spec.hpp"
 #include "gsnn/predictor.hpp"
@@ -232,6 +234,27 @@ TEST(Writers, NeverReplaceWhatIsNotARegularFile) {
       std::string::npos);
   EXPECT_TRUE(fs::is_fifo(fifo));
   EXPECT_FALSE(fs::exists(fifo + ".tmp"));
+}
+
+TEST(Writers, ASignalLeavesNoTemporaryFile) {
+  // A child writing two files is killed by SIGTERM: it dies of the signal
+  // and nothing but the committed file remains.
+  test::TempDir dir;
+  const auto committed = dir.file("done.csv"), pending = dir.file("half.csv");
+  EXPECT_EXIT(
+      {
+        remove_temporaries_on_signals();
+        write_file_atomically(committed, "a\n1\n");
+        std::ofstream(temporary_beside(pending)) << "a\n1\n2";
+        CsvWriter writer(dir.file("rows.csv"), {"a"});
+        writer.write({{1.0, 2.0}});
+        std::raise(SIGTERM);
+      },
+      ::testing::KilledBySignal(SIGTERM), "");
+  std::vector<std::string> left;
+  for (const auto& entry : fs::directory_iterator(dir.file("")))
+    left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"done.csv"});
 }
 
 TEST(Safetensors, ShapesWhoseSizeOverflowsAreRefused) {

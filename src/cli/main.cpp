@@ -10,6 +10,7 @@
 
 #include "cli/common.hpp"
 #include "gsnn/version.hpp"
+#include "io/files.hpp"
 
 int main(int argc, char** argv) {
   CLI::App app{"gsnn " GSNN_VERSION
@@ -31,6 +32,7 @@ int main(int argc, char** argv) {
                fmt::join(names, ", "));
     return 2;
   }
+  gsnn::remove_temporaries_on_signals();  // Ctrl-C or a kill leaves no half-written file
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

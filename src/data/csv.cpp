@@ -211,7 +211,7 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
 CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& header)
     : path_(path), tmp_(temporary_beside(path)), out_(std::make_unique<std::ofstream>(tmp_)) {
   if (!*out_) {
-    std::remove(tmp_.c_str());
+    remove_temporary(tmp_);
     throw std::runtime_error(fmt::format("{}: cannot write file", path));
   }
   for (size_t c = 0; c < header.size(); ++c) *out_ << (c ? "," : "") << csv_name(header[c]);
@@ -221,7 +221,7 @@ CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& he
 CsvWriter::~CsvWriter() {
   if (committed_) return;
   out_.reset();
-  std::remove(tmp_.c_str());
+  remove_temporary(tmp_);
 }
 
 void CsvWriter::write(const std::vector<std::vector<double>>& columns) {

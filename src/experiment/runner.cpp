@@ -268,6 +268,16 @@ nlohmann::json phases_json(const std::vector<TrainPhase>& phases) {
   return out;
 }
 
+// Runs `f`; a std::invalid_argument inside names the task and the model.
+template <class F>
+auto naming_run(const std::string& task, const std::string& model, F&& f) {
+  try {
+    return f();
+  } catch (const std::invalid_argument& error) {
+    throw std::invalid_argument(fmt::format("task {}, model {}: {}", task, model, error.what()));
+  }
+}
+
 }  // namespace
 
 RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
@@ -330,7 +340,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
       check.model = p.spec;
       check.training = TrainOptions::from_json(p.training);
       check.kind = task.kind;
-      try {
+      naming_run(task.name, model.label, [&] {
         check_fit_request(shape, check);
         // L-BFGS's history and line search assume one objective (lbfgs_steps
         // polishes on the task's fixed points instead).
@@ -338,10 +348,7 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
           throw std::invalid_argument(
               "the task draws new training points during training, which optimizer lbfgs "
               "cannot follow; use adam (lbfgs_steps then polishes on the task's points)");
-      } catch (const std::invalid_argument& error) {
-        throw std::invalid_argument(
-            fmt::format("task {}, model {}: {}", task.name, model.label, error.what()));
-      }
+      });
       planned.push_back(std::move(p));
     }
     for (size_t m = 0; m < e.models.size(); ++m) {
@@ -387,7 +394,9 @@ RunSummary run_experiment(const Experiment& e, const RunOptions& options) {
           if (options.progress)
             fmt::print(stderr, "{} resuming at step {}\n", label, resume_state.step);
         } else {
-          trained = prepare_model(data.train, request);
+          // Data a model cannot take (values beyond its dtype) are refused here.
+          trained = naming_run(task.name, model.label,
+                               [&] { return prepare_model(data.train, request); });
         }
         TrainHooks hooks;
         hooks.checkpoint_every = options.checkpoint_every;

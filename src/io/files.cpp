@@ -9,7 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -30,6 +32,42 @@ void fsync_path(const std::string& path, int flags) {
   // Some file systems (pipes, a few FUSE mounts) cannot sync directories.
   if (rc != 0 && err != EINVAL && err != EROFS)
     throw std::runtime_error(fmt::format("{}: fsync failed: {}", path, strerror(err)));
+}
+
+// The temporary files being written, for the signal handler: fixed slots of
+// plain memory, so that the handler reads no lock and calls only unlink
+// (async-signal-safe). More files at once than slots are simply not tracked.
+struct TemporarySlot {
+  std::atomic<int> state{0};  // 0 free, 1 being filled, 2 holds a path
+  char path[4096];
+};
+TemporarySlot temporaries[64];
+static_assert(std::atomic<int>::is_always_lock_free);
+
+void remember_temporary(const std::string& path) {
+  if (path.size() >= sizeof(TemporarySlot::path)) return;
+  for (auto& slot : temporaries) {
+    int free = 0;
+    if (!slot.state.compare_exchange_strong(free, 1)) continue;
+    std::memcpy(slot.path, path.c_str(), path.size() + 1);
+    slot.state.store(2);
+    return;
+  }
+}
+
+void forget_temporary(const std::string& path) {
+  for (auto& slot : temporaries)
+    if (slot.state.load() == 2 && path == slot.path) {
+      slot.state.store(0);
+      return;
+    }
+}
+
+extern "C" void remove_temporaries_and_die(int signal) {
+  for (auto& slot : temporaries)
+    if (slot.state.load() == 2) ::unlink(slot.path);
+  ::signal(signal, SIG_DFL);
+  ::raise(signal);
 }
 
 std::string parent_of(const std::string& path) {
@@ -82,7 +120,20 @@ std::string temporary_beside(const std::string& path) {
         fmt::format("{}: cannot create a file beside it: {}", path, strerror(errno)));
   ::fchmod(fd, allowed_by_umask(0666));
   ::close(fd);
+  remember_temporary(name);
   return name;
+}
+
+void remove_temporary(const std::string& tmp) {
+  std::remove(tmp.c_str());
+  forget_temporary(tmp);
+}
+
+void remove_temporaries_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = remove_temporaries_and_die;
+  sigemptyset(&action.sa_mask);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
 }
 
 std::string temporary_directory_beside(const std::string& path) {
@@ -109,20 +160,28 @@ void commit_file(const std::string& tmp, const std::string& path) {
     check_replaceable_file(path);
     fsync_path(tmp, O_RDONLY);
   } catch (...) {
-    std::remove(tmp.c_str());
+    remove_temporary(tmp);
     throw;
   }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    remove_temporary(tmp);
     throw std::runtime_error(fmt::format("{}: cannot rename temporary file", path));
+  }
+  forget_temporary(tmp);
   fsync_path(parent_of(path), O_RDONLY | O_DIRECTORY);
 }
 
 void write_file_atomically(const std::string& path, const std::string& text) {
   const auto tmp = temporary_beside(path);
-  std::ofstream out(tmp, std::ios::binary);
-  if (!out) throw std::runtime_error(path + ": cannot write file");
-  out << text;
-  close_or_throw(out, path);
+  try {
+    std::ofstream out(tmp, std::ios::binary);
+    if (!out) throw std::runtime_error(path + ": cannot write file");
+    out << text;
+    close_or_throw(out, path);
+  } catch (...) {
+    remove_temporary(tmp);
+    throw;
+  }
   commit_file(tmp, path);
 }
 

@@ -22,6 +22,16 @@ void close_or_throw(Stream& out, const std::string& path);
 // `path` is empty or exists and is not a regular file.
 std::string temporary_beside(const std::string& path);
 
+// Removes a temporary file made by temporary_beside that will not be
+// committed (an error on the way).
+void remove_temporary(const std::string& tmp);
+
+// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary
+// files being written (temporary_beside, until committed or removed), then
+// end the process by the same signal. The gsnn command calls it; a host
+// program with handlers of its own need not.
+void remove_temporaries_on_signals();
+
 // A new, empty directory beside `path` for staging (mkdtemp).
 std::string temporary_directory_beside(const std::string& path);
 
@@ -34,7 +44,7 @@ constexpr uint64_t kMaxJsonBytes = 256 << 20;
 
 // The last step of an atomic write: fsyncs the finished temporary file
 // `tmp`, renames it to `path` and fsyncs the directory. Throws (and removes
-// `tmp`) if `path` exists and is not a regular file.
+// `tmp`) if `path` exists and is not a regular file or the rename fails.
 void commit_file(const std::string& tmp, const std::string& path);
 
 // True if both paths exist and are the same file (device and inode).

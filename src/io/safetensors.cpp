@@ -56,7 +56,7 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
   std::string text = header.dump();
   text.append((8 - text.size() % 8) % 8, ' ');  // align the data to 8 bytes
   const std::string tmp = temporary_beside(path);
-  {
+  try {
     std::ofstream out(tmp, std::ios::binary);
     if (!out) throw std::runtime_error(fmt::format("{}: cannot write file", path));
     uint64_t n = text.size();
@@ -69,6 +69,9 @@ void write_safetensors(const std::string& path, const NamedTensors& tensors,
       out.write(static_cast<const char*>(t.data_ptr()),
                 static_cast<std::streamsize>(t.numel() * t.element_size()));
     close_or_throw(out, path);
+  } catch (...) {
+    remove_temporary(tmp);
+    throw;
   }
   commit_file(tmp, path);
 }

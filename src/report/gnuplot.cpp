@@ -59,7 +59,7 @@ void run_gnuplot(const std::string& script_path, const std::string& output) {
   const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
-    std::remove(log.c_str());
+    remove_temporary(log);
     throw std::runtime_error(
         fmt::format("cannot start gnuplot ({}): install gnuplot-nox", std::strerror(spawned)));
   }
@@ -68,10 +68,10 @@ void run_gnuplot(const std::string& script_path, const std::string& output) {
   }
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const auto msg = read_text_file(log, 1 << 20);
-    std::remove(log.c_str());
+    remove_temporary(log);
     throw std::runtime_error(fmt::format("gnuplot failed on {}: {}", script_path, msg));
   }
-  std::remove(log.c_str());
+  remove_temporary(log);
 }
 
 namespace {
@@ -87,7 +87,7 @@ void draw(const std::string& png, const std::string& script) {
     run_gnuplot(script_path, tmp);
     commit_file(tmp, png);
   } catch (...) {
-    std::remove(tmp.c_str());
+    remove_temporary(tmp);
     throw;
   }
 }

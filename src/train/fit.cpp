@@ -86,17 +86,34 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
   auto bad = (~torch::isfinite(scaled)).flatten(1).any(0);
   for (const auto* part : {"_mean", "_scale"})
     if (const auto* b = buffers.find(prefix + part)) bad = bad | ~torch::isfinite(b->flatten());
-  const auto columns = bad.nonzero();
-  if (columns.numel() == 0) return;
-  const auto column = columns[0][0].item<int64_t>();
-  const auto largest = raw.flatten(1).select(1, column).abs().max().item<double>();
-  const auto name = column < static_cast<int64_t>(names.size())
-                        ? "column '" + shown_name(names[column]) + "'"
-                        : "value";
-  throw std::invalid_argument(fmt::format(
-      "fit: {} {} reaches {:g}: its mean, spread or scaled values are beyond {}; rescale it{}",
-      prefix, name, largest, float64 ? "float64" : "float32",
-      float64 ? "" : " or train in float64 (gsnn fit --dtype float64)"));
+  // A column whose nonzero values all become 0 (scaling "none" of 1e-160 in
+  // float32); a tiny value beside large ones is rounding, not a loss.
+  auto lost = (raw.flatten(1) != 0).any(0) & (scaled.flatten(1) == 0).all(0);
+  if (const auto* mean = buffers.find(prefix + "_mean")) lost = lost & (mean->flatten() == 0);
+  const auto name = [&](int64_t column) {
+    return column < static_cast<int64_t>(names.size())
+               ? "column '" + shown_name(names[column]) + "'"
+               : std::string("value");
+  };
+  const auto dtype = float64 ? "float64" : "float32";
+  const auto advice = float64 ? "" : " or train in float64 (gsnn fit --dtype float64)";
+  if (const auto columns = bad.nonzero(); columns.numel() > 0) {
+    const auto column = columns[0][0].item<int64_t>();
+    const auto largest = raw.flatten(1).select(1, column).abs().max().item<double>();
+    throw std::invalid_argument(
+        fmt::format("fit: {} {} reaches {:g}: its mean, spread or scaled values are beyond {}; "
+                    "rescale it{}",
+                    prefix, name(column), largest, dtype, advice));
+  }
+  if (const auto columns = lost.nonzero(); columns.numel() > 0) {
+    const auto column = columns[0][0].item<int64_t>();
+    const auto values = raw.flatten(1).select(1, column).abs();
+    const auto smallest = values.masked_select(values > 0).min().item<double>();
+    throw std::invalid_argument(
+        fmt::format("fit: {} {} has values as small as {:g}, which become 0 in {} once scaled; "
+                    "rescale it{}",
+                    prefix, name(column), smallest, dtype, advice));
+  }
 }
 
 }  // namespace
