@@ -52,6 +52,10 @@ TEST(Idx, RejectsBrokenFilesWithAClearError) {
   EXPECT_NE(error("type", idx_bytes({2}, 8, 0x0d)).find("type 0x0d is not supported"),
             std::string::npos);
   EXPECT_NE(error("huge", idx_bytes({65536, 65536}, 0)).find("more than"), std::string::npos);
+  // Found by fuzz/idx_fuzzer: a zero dimension beside huge ones overflowed the strides.
+  EXPECT_NE(error("empty", idx_bytes({0, 0xeb0004, 0x01020301, 0x01030009}, 0))
+                .find("dimension 1 has size 0"),
+            std::string::npos);
   // Just under the limit, announced by a 20-byte file: read as it comes, refused as truncated.
   EXPECT_NE(error("claims", idx_bytes({32768, 65535}, 10)).find("the file has 10"),
             std::string::npos);

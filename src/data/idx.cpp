@@ -63,6 +63,9 @@ torch::Tensor read_idx(const std::string& path) {
     if (in.read(b, 4) != 4) throw std::runtime_error(fmt::format("{}: truncated header", path));
     const uint64_t d =
         (uint64_t{b[0]} << 24) | (uint64_t{b[1]} << 16) | (uint64_t{b[2]} << 8) | b[3];
+    // An empty dimension would let the others grow unchecked (their product
+    // overflows LibTorch's strides): an IDX file without data is refused.
+    if (d == 0) throw std::runtime_error(fmt::format("{}: dimension {} has size 0", path, i + 1));
     total *= d;  // d < 2^32 and total stays <= kMaxIdxBytes < 2^31 below: no overflow
     if (total > kMaxIdxBytes)
       throw std::runtime_error(

@@ -16,7 +16,7 @@ constexpr uint64_t kMaxIdxBytes = uint64_t{1} << 31;  // decompressed data, 2 Gi
 
 // A uint8 tensor with the file's dimensions. Throws std::runtime_error
 // naming the file for a missing or unreadable file, a wrong magic, a type
-// other than unsigned byte, more than 4 dimensions, a size above
+// other than unsigned byte, more than 4 dimensions, one of size 0, a size above
 // kMaxIdxBytes, or data shorter or longer than the header says.
 torch::Tensor read_idx(const std::string& path);
 

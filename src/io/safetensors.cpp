@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -124,10 +125,15 @@ SafetensorsFile read_safetensors(const std::string& path) {
       for (const auto& k : kDtypes)
         if (dtype == k.name) d = &k;
       if (!d) fail(path, fmt::format("tensor '{}' has unsupported dtype {}", name, dtype));
-      uint64_t numel = 1;
+      // span: the product with empty dimensions taken as 1, which LibTorch's
+      // strides must hold even when the tensor has no values.
+      uint64_t numel = 1, span = 1;
       for (auto s : shape) {
         if (s < 0) fail(path, fmt::format("tensor '{}' has a negative dimension", name));
-        if (__builtin_mul_overflow(numel, static_cast<uint64_t>(s), &numel))
+        const auto size = static_cast<uint64_t>(s);
+        if (__builtin_mul_overflow(numel, size, &numel) ||
+            __builtin_mul_overflow(span, std::max<uint64_t>(size, 1), &span) ||
+            span > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
           fail(path, fmt::format("tensor '{}' has a shape too large to address", name));
       }
       if (offsets.size() != 2 || offsets[0] > offsets[1] || offsets[1] > data_size)
