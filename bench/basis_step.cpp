@@ -87,4 +87,8 @@ BENCHMARK_CAPTURE(pde_step, gmnm900_pde_autograd, std::string("gmnm"), kGmnm900,
     ->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(pde_step, gmnm900_pde_forward, std::string("gmnm"), kGmnm900, true)
     ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(pde_step, gsnn_pde_autograd, std::string("gsnn"), nlohmann::json::object(), false)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(pde_step, gsnn_pde_forward, std::string("gsnn"), nlohmann::json::object(), true)
+    ->Unit(benchmark::kMillisecond);
 BENCHMARK_MAIN();

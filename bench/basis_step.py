@@ -9,7 +9,7 @@ import sys
 
 import torch
 
-from train_step import median_ms
+from train_step import Gsnn, median_ms
 
 torch.set_num_threads(1)
 torch.manual_seed(0)
@@ -65,6 +65,17 @@ class KanLayer(torch.nn.Module):
         c = self.coef * self.scale.unsqueeze(-1)
         return torch.nn.functional.silu(x) @ self.base.t() + self.basis(x).reshape(
             x.shape[0], -1) @ c.reshape(c.shape[0], -1).t()
+
+
+class MeanOf(torch.nn.Module):
+    """The mean output of a model returning (mean, variance): what a PDE solves for."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, x):
+        return self.model(x)[0]
 
 
 def pinn():
@@ -131,5 +142,6 @@ if __name__ == "__main__":
         "kan_2_10_10_1_pde_autograd": pde(torch.nn.Sequential(KanLayer(2, 10), KanLayer(10, 10),
                                                               KanLayer(10, 1)), seconds),
         "gmnm900_pde_autograd": pde(Gmnm(2, 900, 1, learn_centres=False), seconds),
+        "gsnn_pde_autograd": pde(MeanOf(Gsnn(width=32, depth=2)), seconds),
     }
     print(json.dumps(out))

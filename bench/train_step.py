@@ -13,9 +13,15 @@ import torch
 torch.set_num_threads(1)
 torch.manual_seed(0)
 
-GL_NODES, GL_WEIGHTS = np.polynomial.legendre.leggauss(8)  # gsnn's float32 rule
-GL_NODES = torch.tensor((GL_NODES + 1) / 2, dtype=torch.float32)
-GL_WEIGHTS = torch.tensor(GL_WEIGHTS / 2, dtype=torch.float32)
+def gauss_legendre(n, dtype):
+    """n Gauss-Legendre nodes and weights on [0, 1]."""
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    return torch.tensor((nodes + 1) / 2, dtype=dtype), torch.tensor(weights / 2, dtype=dtype)
+
+
+# gsnn's rules: 8 nodes in float32, 16 in float64
+GL_RULES = {torch.float32: gauss_legendre(8, torch.float32),
+            torch.float64: gauss_legendre(16, torch.float64)}
 C = math.sqrt(math.pi) / 2  # tanh(z) ~ erf(C z), as in gsnn
 
 
@@ -23,10 +29,11 @@ def probit_variance(m, v):
     """Var[Phi(Z)], Z ~ N(m, v): gsnn's integral (docs/gsnn-maths.md)."""
     a2 = (m * m / (1 + v)).unsqueeze(-1)
     upper = (v / (1 + v + torch.sqrt(1 + 2 * v))).unsqueeze(-1)
-    t = upper * GL_NODES
+    nodes, weights = GL_RULES[m.dtype]
+    t = upper * nodes
     t2 = 1 + t * t
     integrand = torch.exp(-a2 * t2 / ((1 + t) * (1 + t))) / t2
-    return (upper * integrand * GL_WEIGHTS).sum(-1) / math.pi
+    return (upper * integrand * weights).sum(-1) / math.pi
 
 
 class Gsnn(torch.nn.Module):

@@ -97,6 +97,14 @@ TEST(Csv, MessagesShowLongNamesCut) {
   EXPECT_NE(message.find("c19, ... (5000 in all)"), std::string::npos) << message;
 }
 
+TEST(Csv, HeaderNamesWithControlCharactersAreRefused) {
+  // Such a name could not be written back (predict copies the input columns).
+  test::TempDir dir;
+  EXPECT_NE(error_of(dir.write("cr.csv", "a\rb,y\n1,2\n"))
+                .find("cr.csv:1: column 1: the header name 'a\\x0db' holds a control character"),
+            std::string::npos);
+}
+
 TEST(Csv, WriteReadRoundTrip) {
   test::TempDir dir;
   const auto path = dir.file("w.csv");

@@ -257,6 +257,30 @@ TEST(Writers, ASignalLeavesNoTemporaryFile) {
   EXPECT_EQ(left, std::vector<std::string>{"done.csv"});
 }
 
+TEST(Writers, ASignalIgnoredAtStartStaysIgnored) {
+  // nohup's SIGHUP: the process lives on, its temporary file too.
+  test::TempDir dir;
+  EXPECT_EXIT(
+      {
+        std::signal(SIGHUP, SIG_IGN);
+        remove_temporaries_on_signals();
+        const auto tmp = temporary_beside(dir.file("out.csv"));
+        std::raise(SIGHUP);
+        std::exit(fs::exists(tmp) ? 7 : 8);
+      },
+      ::testing::ExitedWithCode(7), "");
+}
+
+TEST(Writers, ARefusedHeaderLeavesNoTemporaryFile) {
+  test::TempDir dir;
+  const auto message = test::error_message([&] {
+    CsvWriter(dir.file("out.csv"), {"a", "line\nbreak"});
+  });
+  EXPECT_NE(message.find("out.csv: a CSV column name cannot hold a line break"), std::string::npos)
+      << message;
+  EXPECT_TRUE(fs::is_empty(dir.file("")));
+}
+
 TEST(Safetensors, ShapesWhoseSizeOverflowsAreRefused) {
   // The second shape has no values, but its other dimensions overflow
   // LibTorch's strides (the IDX fuzzer found the same in read_idx).

@@ -5,6 +5,9 @@
 #include <torch/torch.h>
 #include <zlib.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "data/idx.hpp"
 #include "tasks/task.hpp"
 #include "test_util.hpp"
@@ -67,6 +70,23 @@ TEST(Idx, RejectsBrokenFilesWithAClearError) {
             std::string::npos);
   EXPECT_NE(test::error_message([&] { read_idx(dir.file("missing")); }).find("cannot open"),
             std::string::npos);
+  // A gzip file without its trailer (CRC and length) holds all the data but
+  // is cut: zlib says so only when asked.
+  write_gzip(dir.file("whole.gz"), idx_bytes({10, 4}, 40));
+  std::ifstream whole(dir.file("whole.gz"), std::ios::binary);
+  const std::string gz((std::istreambuf_iterator<char>(whole)), std::istreambuf_iterator<char>());
+  const auto cut = dir.write("cut.gz", gz.substr(0, gz.size() - 8));
+  EXPECT_EQ(read_idx(dir.file("whole.gz")).numel(), 40);
+  EXPECT_NE(test::error_message([&] { read_idx(cut); }).find("the gzip stream ends early"),
+            std::string::npos);
+  // The shape is checked before any data is read: a 2 GiB claim is refused
+  // by the caller's check, not met as a truncated file.
+  const auto message = test::error_message([&] {
+    read_idx(dir.write("claim", idx_bytes({32768, 65535}, 10)), [](const std::vector<int64_t>& s) {
+      if (s != std::vector<int64_t>{10, 4}) throw std::runtime_error("wrong shape");
+    });
+  });
+  EXPECT_EQ(message, "wrong shape");
 }
 
 TEST(FashionMnist, ImagesLabelsAndSplits) {

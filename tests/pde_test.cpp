@@ -135,8 +135,10 @@ TEST(Pde, AutogradLaplacianOfEveryModelMatchesFiniteDifferences) {
   }
 }
 
-// The forward Laplacian (mlp with each activation, gmnm full and rank 1)
-// equals the nested-autograd one, through the Network's input scaling.
+// The forward Laplacian (mlp with each activation, gmnm full and rank 1,
+// kan, gsnn's mean path with each kind of activation, schedule and
+// connection) equals the nested-autograd one, through the Network's input
+// scaling.
 TEST(Pde, ForwardLaplacianEqualsAutograd) {
   const std::vector<std::pair<std::string, nlohmann::json>> models = {
       {"mlp-tanh", {}},
@@ -146,7 +148,15 @@ TEST(Pde, ForwardLaplacianEqualsAutograd) {
       {"gmnm", {{"rank", 0}}},
       {"gmnm", {{"rank", 1}}},
       {"kan", {{"grid_from_data", false}}},
-      {"kan", {{"order", 2}, {"grid", 3}}}};
+      {"kan", {{"order", 2}, {"grid", 3}}},
+      {"gsnn", {}},
+      {"gsnn", {{"activation", "relu"}, {"depth", 3}, {"residual", true}}},
+      {"gsnn", {{"activation", "probit"}, {"tau_schedule", "learned"}, {"tau_per_unit", true}}},
+      {"gsnn", {{"activation", "erf"}, {"tau", 0.0}}},
+      {"gsnn", {{"activation", "sin"}, {"tau_schedule", "geometric"}}},
+      {"gsnn", {{"activation", "bump"}}},
+      {"gsnn", {{"activation", "gelu"}}},
+      {"gsnn", {{"mean_only", true}, {"depth", 3}}}};
   for (const auto& [model, options] : models) {
     torch::manual_seed(12);
     Network net(build_model(resolve_model(model, options), 3, 2), ModelShape{{3}, 2}, false, 0.1);
@@ -163,6 +173,26 @@ TEST(Pde, ForwardLaplacianEqualsAutograd) {
       EXPECT_LT((lap.select(1, k) - expected).abs().max().item<double>(),
                 1e-10 * std::max(1.0, expected.abs().max().item<double>()))
           << model << " output " << k;
+    }
+    // Training differentiates through it: the parameters' gradients of a
+    // Laplacian loss agree too.
+    const auto params = net->parameters();
+    auto gradients = [&](const torch::Tensor& l) {
+      return torch::autograd::grad({l.square().sum()}, params, {}, true, false, true);
+    };
+    std::vector<torch::Tensor> nested;
+    for (int64_t k = 0; k < 2; ++k)
+      nested.push_back(laplacian(reference.select(1, k).unsqueeze(1), x));
+    const auto forward_grads = gradients(lap), nested_grads = gradients(torch::cat(nested, 1));
+    for (size_t i = 0; i < params.size(); ++i) {
+      // Undefined: the Laplacian does not depend on it (a ReLU network's is 0).
+      auto value = [&](const torch::Tensor& g) {
+        return g.defined() ? g : torch::zeros_like(params[i]);
+      };
+      const auto expected = value(nested_grads[i]);
+      EXPECT_LT((value(forward_grads[i]) - expected).abs().max().item<double>(),
+                1e-9 * std::max(1.0, expected.abs().max().item<double>()))
+          << model << " parameter " << i;
     }
   }
   // Families without one say so (the pde objective then uses autograd).

@@ -61,21 +61,28 @@ PredictInputs read_inputs(const TrainedModel& model, const std::string& model_pa
                           const std::string& path) {
   const auto& shape = model.network->shape().input_shape;
   if (shape.size() == 3 && model.inputs.empty()) {
+    // Grey images [n, height, width] or [n, channels, height, width].
+    auto image_shape = [](std::vector<int64_t> dims) {
+      if (dims.size() == 3) dims.insert(dims.begin() + 1, 1);
+      return dims;
+    };
+    const auto check = [&](const std::vector<int64_t>& dims) {
+      const auto images = image_shape(dims);
+      if (images.size() != 4 || std::vector<int64_t>(images.begin() + 1, images.end()) != shape)
+        throw std::invalid_argument(fmt::format("{}: holds images [{}], the model takes [n, {}]",
+                                                path, fmt::join(dims, ", "),
+                                                fmt::join(shape, ", ")));
+    };
     torch::Tensor images;
     try {
-      images = read_idx(path);
+      images = read_idx(path, check);
     } catch (const std::runtime_error& e) {
       throw std::invalid_argument(
           fmt::format("a model of images [{}] reads an IDX file of 8-bit images (e.g. Debian's "
                       "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz): {}",
                       fmt::join(shape, ", "), e.what()));
     }
-    if (images.dim() == 3) images = images.unsqueeze(1);  // grey images [n, height, width]
-    if (images.dim() != 4 || images.sizes().slice(1).vec() != shape || images.size(0) < 1)
-      throw std::invalid_argument(fmt::format("{}: holds images [{}], the model takes [n, {}]",
-                                              path, fmt::join(images.sizes(), ", "),
-                                              fmt::join(shape, ", ")));
-    return {images, {"image"}};
+    return {images.view(image_shape(images.sizes().vec())), {"image"}};
   }
   if (shape.size() != 1 && model.inputs.empty())
     throw std::invalid_argument(

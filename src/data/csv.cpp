@@ -137,6 +137,12 @@ CsvTable read_csv(std::istream& in, const std::string& path) {
         if (cells[c].empty())
           throw std::runtime_error(
               fmt::format("{}:{}: column {}: empty header name", path, line_no, c + 1));
+        // A name must survive being written back (predict copies the inputs).
+        if (std::any_of(cells[c].begin(), cells[c].end(),
+                        [](unsigned char ch) { return ch < 0x20 || ch == 0x7f; }))
+          throw std::runtime_error(
+              fmt::format("{}:{}: column {}: the header name '{}' holds a control character", path,
+                          line_no, c + 1, shown_name(cells[c])));
         for (size_t k = 0; k < c; ++k)
           if (cells[k] == cells[c])
             throw std::runtime_error(fmt::format("{}:{}: column '{}' appears twice in the header",
@@ -210,12 +216,19 @@ Dataset select_columns(const CsvTable& table, const std::string& path,
 
 CsvWriter::CsvWriter(const std::string& path, const std::vector<std::string>& header)
     : path_(path), tmp_(temporary_beside(path)), out_(std::make_unique<std::ofstream>(tmp_)) {
-  if (!*out_) {
+  try {  // a throwing constructor runs no destructor: clean up here
+    if (!*out_) throw std::runtime_error(fmt::format("{}: cannot write file", path));
+    for (size_t c = 0; c < header.size(); ++c) *out_ << (c ? "," : "") << csv_name(header[c]);
+    *out_ << '\n';
+  } catch (const std::invalid_argument& e) {  // a name that cannot be written
+    out_.reset();
     remove_temporary(tmp_);
-    throw std::runtime_error(fmt::format("{}: cannot write file", path));
+    throw std::invalid_argument(fmt::format("{}: {}", path, e.what()));
+  } catch (...) {
+    out_.reset();
+    remove_temporary(tmp_);
+    throw;
   }
-  for (size_t c = 0; c < header.size(); ++c) *out_ << (c ? "," : "") << csv_name(header[c]);
-  *out_ << '\n';
 }
 
 CsvWriter::~CsvWriter() {

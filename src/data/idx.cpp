@@ -32,7 +32,15 @@ class Reader {
         int code = 0;
         throw std::runtime_error(fmt::format("{}: read error ({})", path_, gzerror(file_, &code)));
       }
-      if (got == 0) break;
+      if (got == 0) {
+        // zlib reports a stream cut before its end (or its checksum) only here.
+        int code = 0;
+        gzerror(file_, &code);
+        if (code == Z_BUF_ERROR)
+          throw std::runtime_error(
+              fmt::format("{}: truncated (the gzip stream ends early)", path_));
+        break;
+      }
       done += static_cast<uint64_t>(got);
     }
     return done;
@@ -45,7 +53,8 @@ class Reader {
 
 }  // namespace
 
-torch::Tensor read_idx(const std::string& path) {
+torch::Tensor read_idx(const std::string& path,
+                       const std::function<void(const std::vector<int64_t>&)>& check_shape) {
   Reader in(path);
   uint8_t magic[4];
   if (in.read(magic, 4) != 4 || magic[0] != 0 || magic[1] != 0)
@@ -72,9 +81,11 @@ torch::Tensor read_idx(const std::string& path) {
           fmt::format("{}: the header announces more than {} bytes of data", path, kMaxIdxBytes));
     shape.push_back(static_cast<int64_t>(d));
   }
+  if (check_shape) check_shape(shape);
   // Grown as the data arrive, so a short file whose header announces 2 GiB
-  // costs what it holds, not what it claims.
-  std::vector<uint8_t> data;
+  // costs what it holds, not what it claims; the tensor then owns it.
+  auto owner = std::make_unique<std::vector<uint8_t>>();
+  auto& data = *owner;
   uint64_t got = 0;
   while (got < total) {
     const uint64_t want = std::min<uint64_t>(total - got, uint64_t{1} << 24);
@@ -90,7 +101,9 @@ torch::Tensor read_idx(const std::string& path) {
   if (in.read(&extra, 1) != 0)
     throw std::runtime_error(
         fmt::format("{}: more data than the header announces ({} bytes)", path, total));
-  return torch::from_blob(data.data(), shape, torch::kUInt8).clone();
+  auto* bytes = data.data();
+  return torch::from_blob(
+      bytes, shape, [held = owner.release()](void*) { delete held; }, torch::kUInt8);
 }
 
 }  // namespace gsnn

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -63,7 +64,16 @@ void forget_temporary(const std::string& path) {
     }
 }
 
+// A child writing into a temporary file (gnuplot drawing a figure): stopped
+// before the file is removed, or it would create it again.
+std::atomic<pid_t> writing_child{0};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
 extern "C" void remove_temporaries_and_die(int signal) {
+  if (const pid_t child = writing_child.load(); child > 0) {
+    ::kill(child, SIGKILL);
+    ::waitpid(child, nullptr, 0);
+  }
   for (auto& slot : temporaries)
     if (slot.state.load() == 2) ::unlink(slot.path);
   ::signal(signal, SIG_DFL);
@@ -133,8 +143,17 @@ void remove_temporaries_on_signals() {
   struct sigaction action {};
   action.sa_handler = remove_temporaries_and_die;
   sigemptyset(&action.sa_mask);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+    // One ignored at start stays ignored (nohup's SIGHUP, a background job's SIGINT).
+    struct sigaction old {};
+    if (::sigaction(signal, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+    ::sigaction(signal, &action, nullptr);
+  }
+  // Past `ulimit -f` a write fails (and its file is removed) instead of killing the process.
+  ::signal(SIGXFSZ, SIG_IGN);
 }
+
+void set_writing_child(pid_t child) { writing_child.store(child); }
 
 std::string temporary_directory_beside(const std::string& path) {
   if (path.empty()) throw std::runtime_error("an output directory is empty");

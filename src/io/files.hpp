@@ -4,6 +4,8 @@
 // never replaces something that is not a regular file (a device, a FIFO).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <string>
 
@@ -26,11 +28,16 @@ std::string temporary_beside(const std::string& path);
 // committed (an error on the way).
 void remove_temporary(const std::string& tmp);
 
-// Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the temporary
-// files being written (temporary_beside, until committed or removed), then
-// end the process by the same signal. The gsnn command calls it; a host
+// Installs handlers for SIGINT, SIGTERM and SIGHUP (those not ignored) that
+// stop the child set by set_writing_child, remove the temporary files being
+// written (temporary_beside, until committed or removed), then end the
+// process by the same signal; and ignores SIGXFSZ, so that a write past
+// `ulimit -f` fails like any write error. The gsnn command calls it; a host
 // program with handlers of its own need not.
 void remove_temporaries_on_signals();
+
+// The child process writing into a temporary file (0: none), for the handler.
+void set_writing_child(pid_t child);
 
 // A new, empty directory beside `path` for staging (mkdtemp).
 std::string temporary_directory_beside(const std::string& path);

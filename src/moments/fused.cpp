@@ -79,6 +79,7 @@ struct SmoothedFunction : public torch::autograd::Function<SmoothedFunction> {
                                const torch::Tensor& var, int64_t activation) {
     auto out = evaluate(static_cast<Activation>(activation), mean, var, true);
     ctx->save_for_backward({mean, var, out[2], out[3], out[4], out[5]});
+    ctx->set_materialize_grads(false);  // an unused output's gradient stays undefined
     ctx->saved_data["activation"] = activation;
     return {out[0], out[1]};
   }
@@ -89,14 +90,19 @@ struct SmoothedFunction : public torch::autograd::Function<SmoothedFunction> {
     auto& g_mean = grads[0];
     auto& g_var = grads[1];
     torch::Tensor d_mean, d_var;
+    if (!g_mean.defined() && !g_var.defined()) return {d_mean, d_var, torch::Tensor()};
     if (torch::GradMode::is_enabled()) {  // create_graph: differentiate the reference
-      if (!g_mean.defined()) g_mean = torch::zeros_like(saved[0]);
-      if (!g_var.defined()) g_var = torch::zeros_like(saved[0]);
       std::vector<torch::Tensor> inputs;
       for (int i = 0; i < 2; ++i)
         if (saved[i].requires_grad()) inputs.push_back(saved[i]);
       const auto ref = smoothed_moments_reference(activation, saved[0], saved[1]);
-      const auto d = torch::autograd::grad({ref.mean, ref.var}, inputs, {g_mean, g_var},
+      // Only the outputs that received a gradient: a zero one (the last
+      // layer's variance under a mean-only loss) would put the whole
+      // variance quadrature into the graph that higher orders differentiate.
+      std::vector<torch::Tensor> outputs, output_grads;
+      for (const auto& [out, g] : {std::pair{ref.mean, g_mean}, std::pair{ref.var, g_var}})
+        if (g.defined()) outputs.push_back(out), output_grads.push_back(g);
+      const auto d = torch::autograd::grad(outputs, inputs, output_grads,
                                            /*retain_graph=*/true, /*create_graph=*/true,
                                            /*allow_unused=*/true);
       size_t next = 0;

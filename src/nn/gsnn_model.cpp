@@ -1,8 +1,12 @@
 // GsnnImpl: the layer stack, tau schedules and residual connections.
 #include "nn/gsnn_model.hpp"
 
+#include <torch/torch.h>
+
 #include <cmath>
 #include <stdexcept>
+
+#include "nn/forward_laplacian.hpp"
 
 namespace gsnn {
 
@@ -65,6 +69,119 @@ Moments GsnnImpl::forward(const Moments& input) {
     x = options_.residual && l > 0 ? moments_sum(out, x) : out;
   }
   return readout_->forward(x);
+}
+
+namespace {
+
+// First and second partial derivatives of an elementwise map f(m, v), by
+// autograd on the map alone (cheap elementwise passes), kept in the graph so
+// that training differentiates through them. Without v (a constant
+// variance) only the m-derivatives are taken; missing ones are zero.
+struct Partials {
+  torch::Tensor m, v, mm, mv, vv;
+};
+
+Partials partials(const torch::Tensor& f, const torch::Tensor& m, const torch::Tensor& v) {
+  auto grad = [&](const torch::Tensor& y, bool with_v) {
+    std::vector<torch::Tensor> out(2);
+    if (!y.requires_grad()) return out;  // a constant: derivatives zero
+    std::vector<torch::Tensor> at = {m};
+    if (with_v) at.push_back(v);
+    auto g = torch::autograd::grad({y.sum()}, at, {}, true, true, true);
+    for (size_t i = 0; i < g.size(); ++i) out[i] = g[i];
+    return out;
+  };
+  auto zero_if_missing = [&](torch::Tensor& t) {
+    if (!t.defined()) t = torch::zeros_like(m);
+  };
+  const bool with_v = v.defined();
+  Partials p;
+  const auto first = grad(f, with_v);
+  p.m = first[0], p.v = first[1];
+  zero_if_missing(p.m);
+  auto second = grad(p.m, with_v);
+  p.mm = second[0], p.mv = second[1];
+  if (with_v) {
+    zero_if_missing(p.v);
+    p.vv = grad(p.v, true)[1];
+  }
+  for (auto* t : {&p.v, &p.mm, &p.mv, &p.vv}) zero_if_missing(*t);
+  return p;
+}
+
+// What flows through the mean path: the mean and the variance, each with its
+// input Jacobian and Laplacian (LaplacianState). The variance is absent
+// (undefined h) while it is still the inputs' zero.
+struct MomentStates {
+  LaplacianState mean, var;
+};
+
+LaplacianState affine(const LaplacianState& s, const torch::Tensor& weight) {
+  const auto wt = weight.t();
+  return {torch::matmul(s.h, wt), s.jac.matmul(wt), s.lap.matmul(wt)};
+}
+
+// Through f(m, v) = (value) by the chain rule, for inputs weighted by w:
+//   grad f = f_m grad m + f_v grad v,
+//   lap f  = f_m lap m + f_v lap v + f_mm |grad m|^2 + 2 f_mv grad m . grad v + f_vv |grad v|^2.
+LaplacianState chain(const torch::Tensor& value, const Partials& p, const LaplacianState& m,
+                     const LaplacianState& v, const torch::Tensor& w) {
+  const auto wv = w.view({1, -1, 1});
+  auto jac = p.m.unsqueeze(1) * m.jac;
+  auto lap = p.m * m.lap + p.mm * (m.jac.square() * wv).sum(1);
+  if (v.jac.defined()) {
+    jac = jac + p.v.unsqueeze(1) * v.jac;
+    lap = lap + p.v * v.lap + 2 * p.mv * (m.jac * v.jac * wv).sum(1) +
+          p.vv * (v.jac.square() * wv).sum(1);
+  }
+  return {value, jac, lap};
+}
+
+LaplacianState sum(const LaplacianState& a, const LaplacianState& b) {
+  if (!a.h.defined()) return b;
+  if (!b.h.defined()) return a;
+  return {a.h + b.h, a.jac + b.jac, a.lap + b.lap};
+}
+
+}  // namespace
+
+std::pair<torch::Tensor, torch::Tensor> GsnnImpl::forward_laplacian(const torch::Tensor& z,
+                                                                    const torch::Tensor& w) {
+  torch::AutoGradMode enable(true);  // the elementwise partials are taken by autograd
+  MomentStates x{LaplacianState::at_inputs(z), {}};
+  for (int64_t l = 0; l < options_.depth; ++l) {
+    const auto& layer = hidden_[l];
+    const auto& weight = layer->linear->weight;
+    auto m = affine(x.mean, weight);
+    m.h = m.h + layer->linear->bias;
+    const auto tau2 = layer->tau_squared().to(m.h.dtype());
+    LaplacianState v;
+    if (x.var.h.defined()) {
+      v = affine(x.var, weight * weight);
+      v.h = v.h + tau2;
+    } else {
+      v.h = tau2.expand_as(m.h);  // constant: no Jacobian
+    }
+    // Leaves where nothing upstream requires gradients (evaluation), so that
+    // autograd can still take the elementwise partials.
+    if (!m.h.requires_grad()) m.h = m.h.detach().requires_grad_(true);
+    const bool v_varies = v.jac.defined();
+    if (v_varies && !v.h.requires_grad()) v.h = v.h.detach().requires_grad_(true);
+    const auto vin = v_varies ? v.h : torch::Tensor();
+    MomentStates out;
+    if (options_.mean_only) {  // the mean never depends on the variance: not carried
+      const auto mean = activate(options_.activation, m.h);
+      out.mean = chain(mean, partials(mean, m.h, {}), m, {}, w);
+    } else {
+      const auto moments = smoothed_moments(options_.activation, m.h, v.h);
+      out.mean = chain(moments.mean, partials(moments.mean, m.h, vin), m, v, w);
+      if (l + 1 < options_.depth)  // the read-out takes the last layer's mean only
+        out.var = chain(moments.var, partials(moments.var, m.h, vin), m, v, w);
+    }
+    x = options_.residual && l > 0 ? MomentStates{sum(out.mean, x.mean), sum(out.var, x.var)} : out;
+  }
+  auto u = affine(x.mean, readout_->linear->weight);
+  return {u.h + readout_->linear->bias, u.lap};
 }
 
 }  // namespace gsnn

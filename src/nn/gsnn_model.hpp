@@ -36,6 +36,12 @@ class GsnnImpl : public ModelImpl {
  public:
   explicit GsnnImpl(GsnnOptions options);
   Moments forward(const Moments& input) override;
+  // The output mean's forward Laplacian (deterministic inputs): the mean and
+  // the variance each carry their Jacobian and Laplacian, since the next
+  // layer's mean depends on both. The smoothed activations' first and second
+  // partial derivatives come from autograd on the elementwise map alone.
+  std::pair<torch::Tensor, torch::Tensor> forward_laplacian(const torch::Tensor& z,
+                                                            const torch::Tensor& w) override;
   std::vector<ParameterGroup> parameter_groups() override;  // "weights", "tau"
   void check_weights() const override;                      // fixed tau^2 >= 0
   // tau_l^2 of hidden layer l, shape [1] or [width].

@@ -63,9 +63,11 @@ void run_gnuplot(const std::string& script_path, const std::string& output) {
     throw std::runtime_error(
         fmt::format("cannot start gnuplot ({}): install gnuplot-nox", std::strerror(spawned)));
   }
+  set_writing_child(pid);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
+  set_writing_child(0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
     const auto msg = read_text_file(log, 1 << 20);
     remove_temporary(log);
