@@ -70,7 +70,7 @@ PredictInputs read_inputs(const TrainedModel& model, const std::string& model_pa
       const auto images = image_shape(dims);
       if (images.size() != 4 || std::vector<int64_t>(images.begin() + 1, images.end()) != shape)
         throw std::invalid_argument(fmt::format("{}: holds images [{}], the model takes [n, {}]",
-                                                path, fmt::join(dims, ", "),
+                                                path, fmt::join(images, ", "),
                                                 fmt::join(shape, ", ")));
     };
     torch::Tensor images;
