@@ -47,13 +47,15 @@ printf 'x1,y\n1,1e400\n' > big.csv;    bad "'1e400' is not finite" fit --data bi
 printf '"x1","y"\n"1",2\n' > openq.csv; sed -i 's/"1",2/"1,2/' openq.csv
 bad "openq.csv:2: a quoted cell is not closed on its line" fit --data openq.csv --inputs x1 --target y --out m
 printf 'x1,y\n1e308,1\n-1e308,2\n5,3\n' > huge.csv
-bad "input column 'x1' reaches 1e+308: its mean, spread or scaled values are beyond float32" fit --data huge.csv --inputs x1 --target y --out m
+bad "input column 'x1' (largest magnitude 1e+308): its mean, spread or scaled values are beyond float32's range" fit --data huge.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,1e39\n2,-1e39\n3,3\n' > f32.csv
-bad "target column 'y' reaches 1e+39: .* are beyond float32; rescale it or train in float64" fit --data f32.csv --inputs x1 --target y --out m
+bad "target column 'y' (largest magnitude 1e+39): .* are beyond float32's range; rescale it or train in float64" fit --data f32.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,1e-160\n2,3e-160\n3,2e-160\n' > tiny.csv
 printf '[training]\nscaling = "none"\n' > none.toml
-bad "target column 'y' reaches 3e-160: .* are beyond float32; rescale it or train in float64" fit --data tiny.csv --inputs x1 --target y --out m
-bad "target column 'y' has values as small as 1e-160, which become 0 in float32 once scaled" fit --data tiny.csv --inputs x1 --target y --config none.toml --out m
+bad "target column 'y' (largest magnitude 3e-160): .* are beyond float32's range; rescale it or train in float64" fit --data tiny.csv --inputs x1 --target y --out m
+bad "target column 'y' has values as small as 1e-160, which lose their digits in float32 once scaled" fit --data tiny.csv --inputs x1 --target y --config none.toml --out m
+printf 'x1,y\n1,1e-40\n2,3e-40\n3,2e-40\n' > subnormal.csv   # float32 subnormals: digits lost
+bad "target column 'y' has values as small as 1e-40, which lose their digits in float32" fit --data subnormal.csv --inputs x1 --target y --config none.toml --out m
 printf 'x1,y\n"1"x,2\n' > afterq.csv;  bad "afterq.csv:2: text after the closing quote of cell '1'" fit --data afterq.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,0.1\0junk\n' > nul.csv; bad "'0.1\\\\x00junk' is not a number" fit --data nul.csv --inputs x1 --target y --out m
 printf 'x1,y\n1,\n' > blank.csv;       bad "column 'y': '' is not a number" fit --data blank.csv --inputs x1 --target y --out m
@@ -70,6 +72,11 @@ bad "empty name in list" fit --data good.csv --inputs x1,,x2 --target y --out m
 
 # ---- command-line options ---------------------------------------------------
 bad "unknown command 'frobnicate'" "$gsnn" frobnicate
+# Names from the command line are shown with control characters escaped, cut when long.
+bad "unknown option '\\\\x1b\[31m'" fit --data good.csv --inputs x1 --target y -o $'\x1b[31m=1' --out m
+if grep -q $'\x1b' out.txt; then failures=$((failures + 1)); echo "FAIL: a raw escape code in a message"; fi
+long_key=$(printf 'k%.0s' $(seq 20000))
+bad "(cut)" fit --data good.csv --inputs x1 --target y -o "$long_key=1" --out m
 bad "option 'level' must be <= 4" "$gsnn" run function2d -o level=9 --out r -q
 printf '[[pde]]\nname = "p"\ndomain = [[0, 1], [0, 1]]\nsource = "sin(x"\nboundary = "0"\n[[model]]\nfamily = "mlp"\n' > badexpr.toml
 bad "key 'pde\[0\].source'.*at position" "$gsnn" run badexpr.toml --out r -q
@@ -199,7 +206,8 @@ toml e21.toml 'tasks = ["smooth2d"]\nwhen = 1979-05-27\n[[model]]\nfamily = "gsn
 toml e22.toml 'tasks = ["smooth2d"]\n[[model]]\nfamily = "gsnn"\n[model.options]\ndepth = 1099511627776\n'; bad "option 'depth' must be <= 1024" run e22.toml
 toml e23.toml '[[csv]]\nname = "c"\nfile = "missing.csv"\ninputs = ["x1"]\ntargets = ["y"]\n[[model]]\nfamily = "gsnn"\n'; bad "missing.csv: cannot open file" run e23.toml
 toml e24.toml 'tasks = ["smooth2d"]\n[training]\nfreeze = { gate = 5 }\nsteps = 5\n[[model]]\nfamily = "gsnn"\n'; bad "no parameter group 'gate'" run e24.toml
-toml e25.toml '[[csv]]\nname = "big"\nfile = "huge.csv"\ninputs = ["x1"]\ntargets = ["y"]\n[training]\nsteps = 5\n[[model]]\nfamily = "gsnn"\n'; bad "task big, model gsnn: fit: input column 'x1' reaches 1e+308" run e25.toml
+toml e26.toml '[[csv]]\nname = "big"\nfile = "huge.csv"\ninputs = ["x1"]\ntargets = ["y"]\ndtype = "float16"\n[[model]]\nfamily = "gsnn"\n'; bad "csv\[0\].dtype': must be \"float32\" or \"float64\"" run e26.toml
+toml e25.toml '[[csv]]\nname = "big"\nfile = "huge.csv"\ninputs = ["x1"]\ntargets = ["y"]\n[training]\nsteps = 5\n[[model]]\nfamily = "gsnn"\n'; bad "task big, model gsnn: fit: input column 'x1' (largest magnitude 1e+308)" run e25.toml
 bad "no such experiment file" run nothere.toml
 
 # ---- results directories ------------------------------------------------------

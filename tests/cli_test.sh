@@ -100,7 +100,7 @@ expect_error "class labels must be whole numbers" "$gsnn" fit --data frac.csv --
 # nothing lost: a failed fit keeps the good model at --out; predict never overwrites its input
 printf 'x1,x2,y\n1,2,1e308\n2,1,-1e308\n3,3,1e308\n4,1,-1e308\n5,2,1e308\n6,3,0\n' > huge.csv
 cp -r m_tanh m_keep
-expect_error "target column 'y' reaches 1e+308" "$gsnn" fit --data huge.csv --inputs x1,x2 --target y --out m_keep --steps 20 -q
+expect_error "target column 'y' (largest magnitude 1e+308)" "$gsnn" fit --data huge.csv --inputs x1,x2 --target y --out m_keep --steps 20 -q
 cmp m_tanh/weights.safetensors m_keep/weights.safetensors || fail "failed fit replaced a good model"
 cp train.csv input.csv
 expect_error "refusing to overwrite" "$gsnn" predict --model m_tanh --data input.csv --out input.csv -q
@@ -216,6 +216,13 @@ import csv
 rows = list(csv.DictReader(open('tiny_pred.csv')))
 worst = max(abs(float(r['mean']) - (float(r['a']) + float(r['b'])) * 1e-160) for r in rows)
 assert worst < 0.1e-160, worst" || fail "predictions of 1e-160 targets are not in their units"
+# the same data as an experiment's [[csv]] task: float32 refuses it, dtype = "float64" trains
+printf '[[csv]]\nname = "tiny"\nfile = "tiny.csv"\ninputs = ["a", "b"]\ntargets = ["y"]\n[training]\nsteps = 20\n[[model]]\nfamily = "mlp-tanh"\n' > tiny32.toml
+expect_error "beyond float32's range" "$gsnn" run tiny32.toml --out res_tiny32 -q
+sed 's/targets = \["y"\]/targets = ["y"]\ndtype = "float64"/' tiny32.toml > tiny64.toml
+"$gsnn" run tiny64.toml --out res_tiny64 -q > /dev/null || fail "a float64 [[csv]] task does not run"
+grep -q '"dtype": "float64"' res_tiny64/tiny/mlp-tanh/seed-0/model/model.json ||
+  fail "the [[csv]] task's model is not float64"
 
 # quoted cells, as R's write.csv writes them: a name may hold a comma, and
 # predict quotes it again so that its output reads back

@@ -128,7 +128,11 @@ TEST(Cnn, TablesTinyImagesAndImpossibleHeadsAreRefused) {
             }).find("option 'rank' acts only with head = \"gmnm\""),
             std::string::npos);
   EXPECT_NO_THROW(resolve_model("cnn", {{"head", "gmnm"}, {"components", 32}}));
-  EXPECT_NO_THROW(resolve_model("cnn", {{"components", 16}}));  // the default: nothing ignored
+  // Given, even at its default value, it would still be ignored.
+  EXPECT_NE(test::error_message([] {
+              resolve_model("cnn", {{"components", 16}});
+            }).find("option 'components' acts only with head"),
+            std::string::npos);
 }
 
 // The four variants on a small fashion-mnist sample through `gsnn run`'s

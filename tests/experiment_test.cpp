@@ -122,6 +122,19 @@ TEST(ExperimentFile, RejectsBadFilesWithLineAndKey) {
       "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gp\"\n"
       "options = { optimize = false, restarts = 5 }\n");
   EXPECT_NE(e.find("option 'restarts' acts only with optimize = true"), std::string::npos) << e;
+  // Written in the file counts, even at the default value (restarts = 2).
+  e = experiment_error(
+      "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"gp\"\n"
+      "options = { optimize = false }\nsweep = { restarts = [2, 3] }\n");
+  EXPECT_NE(e.find("key 'model[0].sweep.restarts': in every combination of the sweep"),
+            std::string::npos)
+      << e;
+  e = experiment_error(
+      "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"hybrid\"\n"
+      "options = { paths = \"gaussian\", relu_width = 8 }\n");
+  EXPECT_NE(e.find("option 'relu_width' acts only with paths = \"both\" or \"relu\""),
+            std::string::npos)
+      << e;
 
   e = experiment_error("tasks = [\"smooth2d\", \"smooth2d\"]\n[[model]]\nfamily = \"gsnn\"\n");
   EXPECT_NE(e.find("appears twice"), std::string::npos) << e;

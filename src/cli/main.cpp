@@ -12,6 +12,20 @@
 #include "gsnn/version.hpp"
 #include "io/files.hpp"
 
+namespace {
+
+// An error message as printed: it may quote a name or key from a file (a
+// 100 KB option name, terminal escape codes), so control characters other
+// than line breaks are shown as \xNN and the whole is cut at 4000 characters.
+std::string printable(const std::string& message) {
+  std::string out;
+  for (unsigned char c : message.substr(0, 4000))
+    out += (c < 0x20 && c != '\n') || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, c);
+  return message.size() > 4000 ? out + "... (cut)" : out;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   CLI::App app{"gsnn " GSNN_VERSION
                ": Gaussian smoothing neural networks and baselines for numerical modelling.\n"
@@ -28,8 +42,8 @@ int main(int argc, char** argv) {
   if (argc > 1 && argv[1][0] != '-' && app.get_subcommands(named).empty()) {
     std::vector<std::string> names;
     for (const auto* sub : app.get_subcommands({})) names.push_back(sub->get_name());
-    fmt::print(stderr, "gsnn: error: unknown command '{}' (commands: {})\n", argv[1],
-               fmt::join(names, ", "));
+    fmt::print(stderr, "gsnn: error: unknown command '{}' (commands: {})\n",
+               printable(std::string(argv[1]).substr(0, 60)), fmt::join(names, ", "));
     return 2;
   }
   gsnn::remove_temporaries_on_signals();  // Ctrl-C or a kill leaves no half-written file
@@ -38,10 +52,10 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   } catch (const c10::Error& e) {  // LibTorch: its message, without the C++ backtrace
-    fmt::print(stderr, "gsnn: error: {}\n", e.what_without_backtrace());
+    fmt::print(stderr, "gsnn: error: {}\n", printable(e.what_without_backtrace()));
     return 1;
   } catch (const std::exception& e) {
-    fmt::print(stderr, "gsnn: error: {}\n", e.what());
+    fmt::print(stderr, "gsnn: error: {}\n", printable(e.what()));
     return 1;
   }
   return 0;

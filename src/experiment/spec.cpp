@@ -104,7 +104,7 @@ std::string checked_output(const Locator& at, const nlohmann::json& value) {
 
 Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::string& prefix) {
   check_keys(at, t, prefix,
-             {"name", "file", "inputs", "targets", "validation", "test", "loss", "kind"});
+             {"name", "file", "inputs", "targets", "validation", "test", "loss", "kind", "dtype"});
   for (const char* key : {"name", "file", "inputs", "targets"})
     if (!t.contains(key)) at.fail(prefix + "." + key, "missing");
   try {
@@ -120,8 +120,16 @@ Task parse_csv_task(const Locator& at, const nlohmann::json& t, const std::strin
     // A relative file is found beside the experiment file.
     std::filesystem::path file = t.at("file").get<std::string>();
     if (file.is_relative() && at.lines) file = std::filesystem::path(at.file).parent_path() / file;
-    return csv_task(checked_name(at, prefix + ".name", t.at("name")), file.string(), t.at("inputs"),
-                    t.at("targets"), validation, test, loss, kind);
+    const std::string dtype = t.value("dtype", "float32");
+    if (dtype != "float32" && dtype != "float64")
+      at.fail(prefix + ".dtype", "must be \"float32\" or \"float64\"");
+    auto task = csv_task(checked_name(at, prefix + ".name", t.at("name")), file.string(),
+                         t.at("inputs"), t.at("targets"), validation, test, loss, kind);
+    if (dtype != task.dtype) {  // recorded only when not the default: old results stay valid
+      task.dtype = dtype;
+      task.definition["dtype"] = dtype;
+    }
+    return task;
   } catch (const nlohmann::json::exception& e) {
     at.fail(prefix, std::string("wrong type: ") + e.what());
   }
@@ -365,6 +373,9 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     // refused only if it is inert in every combination: a sweep over its
     // switch (tau_schedule = ["constant", "geometric"] with tau_ratio set)
     // uses it where it acts.
+    std::set<std::string> given;  // written in the file, even at the default value
+    for (const auto* table : {&options, &sweep})
+      for (const auto& [key, value] : table->items()) given.insert(key);
     std::optional<std::vector<OptionError>> inert_everywhere;
     const auto first_model = e.models.size();
     for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
@@ -374,7 +385,7 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
       run.training = training;
       run.spec = resolve_combination(combo);
       std::vector<OptionError> inert;
-      for (const auto& error : inert_options(run.spec))
+      for (const auto& error : inert_options(run.spec, given))
         if (!inert_everywhere ||
             std::any_of(inert_everywhere->begin(), inert_everywhere->end(),
                         [&](const OptionError& o) { return o.key == named_at(combo, error).key; }))

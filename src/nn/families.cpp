@@ -130,7 +130,9 @@ ModelFamily hybrid_family() {
       "stabilised, or as two experts with a learned gate";
   f.propagates_variance = true;
   constexpr double inf = std::numeric_limits<double>::infinity();
-  const auto gaussian_on = nlohmann::json::array({"both", "gaussian"});  // the Gaussian path's options act
+  // The values of `paths` with which each path's options act.
+  const auto gaussian_on = nlohmann::json::array({"both", "gaussian"});
+  const auto relu_on = nlohmann::json::array({"both", "relu"});
   f.options = {
       {"depth", d.depth, "hidden layers (of each expert, for experts)", {}, 1, kMaxDepth},
       {"width", d.width, "Gaussian-path units per hidden layer", {}, 1, kMaxWidth},
@@ -139,7 +141,9 @@ ModelFamily hybrid_family() {
        "ReLU-path units, 0 = width (gate, stabilise: = width)",
        {},
        0,
-       kMaxWidth},
+       kMaxWidth,
+       "paths",
+       relu_on},
       {"combine", combine_name(d.combine),
        "mix: A_G h_G + A_R h_R; gate: h_R * h_G; stabilise: h_R + S(h_R); experts: "
        "pi(x) Gaussian expert + (1 - pi(x)) ReLU expert",

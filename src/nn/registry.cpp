@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <stdexcept>
 
 #include "core/registry.hpp"
@@ -111,17 +112,23 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
                                          value.dump(), fmt::join(choices, ", ")));
     out[key] = d.is_number_float() ? nlohmann::json(value.get<double>()) : value;
   }
-  if (refuse_inactive)
-    if (const auto inert = inert_options(what, specs, out); !inert.empty()) throw inert.front();
+  if (refuse_inactive) {
+    std::set<std::string> given;
+    for (const auto& [key, value] : options.items()) given.insert(key);
+    if (const auto inert = inert_options(what, specs, out, given); !inert.empty())
+      throw inert.front();
+  }
   return out;
 }
 
 std::vector<OptionError> inert_options(const std::string& what,
                                        const std::vector<OptionSpec>& specs,
-                                       const nlohmann::json& options) {
+                                       const nlohmann::json& options,
+                                       const std::set<std::string>& set) {
   std::vector<OptionError> out;
   for (const auto& s : specs) {
-    if (s.active_when.empty() || options.at(s.name) == s.default_value) continue;
+    if (s.active_when.empty() || (options.at(s.name) == s.default_value && !set.count(s.name)))
+      continue;
     const auto& on =
         s.active_value.is_array() ? s.active_value : nlohmann::json::array({s.active_value});
     const auto& now = options.at(s.active_when);
@@ -178,8 +185,8 @@ ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& 
   return {f.name, resolved};
 }
 
-std::vector<OptionError> inert_options(const ModelSpec& spec) {
-  return inert_options("model " + spec.family, find_family(spec.family).options, spec.options);
+std::vector<OptionError> inert_options(const ModelSpec& spec, const std::set<std::string>& set) {
+  return inert_options("model " + spec.family, find_family(spec.family).options, spec.options, set);
 }
 
 const std::vector<OptionSpec>& model_wrapper_options() {

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <limits>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -93,12 +94,13 @@ std::string option_label(const nlohmann::json& options);
 nlohmann::json resolve_options(const std::string& what, const std::vector<OptionSpec>& specs,
                                const nlohmann::json& options, bool refuse_inactive = true);
 
-// The options of resolved `options` given a value other than their default
-// while the option they act with is off (OptionSpec::active_when), each as
-// the error naming both.
+// The options of resolved `options` that are set (given in `set`, or not at
+// their default) while the option they act with is off
+// (OptionSpec::active_when), each as the error naming both.
 std::vector<OptionError> inert_options(const std::string& what,
                                        const std::vector<OptionSpec>& specs,
-                                       const nlohmann::json& options);
-std::vector<OptionError> inert_options(const ModelSpec& spec);
+                                       const nlohmann::json& options,
+                                       const std::set<std::string>& set = {});
+std::vector<OptionError> inert_options(const ModelSpec& spec, const std::set<std::string>& set);
 
 }  // namespace gsnn

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 
@@ -86,9 +87,12 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
   auto bad = (~torch::isfinite(scaled)).flatten(1).any(0);
   for (const auto* part : {"_mean", "_scale"})
     if (const auto* b = buffers.find(prefix + part)) bad = bad | ~torch::isfinite(b->flatten());
-  // A column whose nonzero values all become 0 (scaling "none" of 1e-160 in
-  // float32); a tiny value beside large ones is rounding, not a loss.
-  auto lost = (raw.flatten(1) != 0).any(0) & (scaled.flatten(1) == 0).all(0);
+  // A column whose nonzero values all become 0 or subnormal (scaling "none" of
+  // 1e-40 in float32), losing their digits; a tiny value beside large ones is
+  // rounding, not a loss.
+  const double smallest_normal =
+      float64 ? std::numeric_limits<double>::min() : std::numeric_limits<float>::min();
+  auto lost = (raw.flatten(1) != 0).any(0) & (scaled.flatten(1).abs() < smallest_normal).all(0);
   if (const auto* mean = buffers.find(prefix + "_mean")) lost = lost & (mean->flatten() == 0);
   const auto name = [&](int64_t column) {
     return column < static_cast<int64_t>(names.size())
@@ -96,13 +100,16 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
                : std::string("value");
   };
   const auto dtype = float64 ? "float64" : "float32";
-  const auto advice = float64 ? "" : " or train in float64 (gsnn fit --dtype float64)";
+  const auto advice =
+      float64 ? ""
+              : " or train in float64 (gsnn fit --dtype float64; dtype = \"float64\" in an "
+                "experiment's [[csv]] table)";
   if (const auto columns = bad.nonzero(); columns.numel() > 0) {
     const auto column = columns[0][0].item<int64_t>();
     const auto largest = raw.flatten(1).select(1, column).abs().max().item<double>();
     throw std::invalid_argument(
-        fmt::format("fit: {} {} reaches {:g}: its mean, spread or scaled values are beyond {}; "
-                    "rescale it{}",
+        fmt::format("fit: {} {} (largest magnitude {:g}): its mean, spread or scaled values "
+                    "are beyond {}'s range; rescale it{}",
                     prefix, name(column), largest, dtype, advice));
   }
   if (const auto columns = lost.nonzero(); columns.numel() > 0) {
@@ -110,8 +117,8 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
     const auto values = raw.flatten(1).select(1, column).abs();
     const auto smallest = values.masked_select(values > 0).min().item<double>();
     throw std::invalid_argument(
-        fmt::format("fit: {} {} has values as small as {:g}, which become 0 in {} once scaled; "
-                    "rescale it{}",
+        fmt::format("fit: {} {} has values as small as {:g}, which lose their digits in {} "
+                    "once scaled (below its smallest normal number); rescale it{}",
                     prefix, name(column), smallest, dtype, advice));
   }
 }
