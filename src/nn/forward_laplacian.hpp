@@ -5,6 +5,8 @@
 
 #include <torch/types.h>
 
+#include <string>
+
 namespace gsnn {
 
 struct LaplacianState {
@@ -17,5 +19,13 @@ struct LaplacianState {
     return {h, jac, torch::zeros_like(h)};
   }
 };
+
+// Through an elementwise activation s (tanh, relu, silu, gelu) in one pass
+// over memory: h = s(a), J = s'(a) J_a, L = s'(a) L_a + s''(a) sum_i w_i J_a,i^2,
+// for `pre` = (a, J_a, L_a) and input weights w [d]. One autograd node with
+// an analytic backward (s''' included); a backward that must itself be
+// differentiated (create_graph) differentiates the same formulas in ATen ops.
+LaplacianState activate_laplacian(const std::string& activation, const LaplacianState& pre,
+                                  const torch::Tensor& w);
 
 }  // namespace gsnn

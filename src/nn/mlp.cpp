@@ -64,10 +64,8 @@ std::pair<torch::Tensor, torch::Tensor> MlpImpl::forward_laplacian(const torch::
       lap = lap.matmul(linear->weight.t());
       continue;
     }
-    const auto [value, d1, d2] = activation_and_derivatives(options_.activation, h);
-    lap = d1 * lap + d2 * (jac.square() * w.view({1, -1, 1})).sum(1);
-    jac = jac * d1.unsqueeze(1);
-    h = value;
+    const auto out = activate_laplacian(options_.activation, {h, jac, lap}, w);
+    h = out.h, jac = out.jac, lap = out.lap;
   }
   return {h, lap};
 }
