@@ -5,6 +5,8 @@
 #include <torch/torch.h>
 
 #include "experiment/spec.hpp"
+#include "nn/forward_laplacian.hpp"
+#include "nn/mlp.hpp"
 #include "pde/objective.hpp"
 #include "pde/problem.hpp"
 #include "tasks/kind.hpp"
@@ -198,6 +200,40 @@ TEST(Pde, ForwardLaplacianEqualsAutograd) {
   // Families without one say so (the pde objective then uses autograd).
   Network rbf(build_model(resolve_model("rbf", {}), 2, 1), ModelShape{{2}, 1}, false, 0.1);
   EXPECT_FALSE(rbf->value_and_laplacian(torch::zeros({3, 2})).second.defined());
+}
+
+// The fused activation step of the forward Laplacian: its analytic backward
+// (s''' included) equals the backward of the same formulas in ATen ops, and
+// so does the backward that builds a graph (create_graph) for higher orders.
+TEST(Pde, FusedLaplacianActivationMatchesItsFormulas) {
+  torch::manual_seed(3);
+  for (const std::string name : {"tanh", "relu", "silu", "gelu"}) {
+    const auto a = (torch::randn({6, 5}, f64) * 2).requires_grad_(true);
+    const auto jac = torch::randn({6, 3, 5}, f64).requires_grad_(true);
+    const auto lap = torch::randn({6, 5}, f64).requires_grad_(true);
+    const auto w = torch::rand({3}, f64) + 0.5;
+    const auto r = torch::randn({3, 6, 5}, f64);
+    auto loss = [&](const torch::Tensor& h, const torch::Tensor& j, const torch::Tensor& l) {
+      return (h * r[0] + j.sum(1) * r[1] + l * r[2]).sum();
+    };
+    const auto fused = activate_laplacian(name, {a, jac, lap}, w);
+    const auto [s, d1, d2] = activation_and_derivatives(name, a);
+    const auto expected_j = jac * d1.unsqueeze(1);
+    const auto expected_l = d1 * lap + d2 * (jac.square() * w.view({1, -1, 1})).sum(1);
+    EXPECT_TRUE(torch::allclose(fused.h, s, 1e-12, 1e-12)) << name;
+    EXPECT_TRUE(torch::allclose(fused.jac, expected_j, 1e-12, 1e-12)) << name;
+    EXPECT_TRUE(torch::allclose(fused.lap, expected_l, 1e-12, 1e-12)) << name;
+    const std::vector<torch::Tensor> inputs = {a, jac, lap};
+    const auto reference =
+        torch::autograd::grad({loss(s, expected_j, expected_l)}, inputs, {}, true, false, true);
+    for (const bool graph : {false, true}) {
+      const auto got = torch::autograd::grad({loss(fused.h, fused.jac, fused.lap)}, inputs, {},
+                                             true, graph, true);
+      for (size_t k = 0; k < inputs.size(); ++k)
+        EXPECT_TRUE(torch::allclose(got[k], reference[k], 1e-10, 1e-12))
+            << name << " input " << k << (graph ? " (create_graph)" : "");
+    }
+  }
 }
 
 // A small solve of poisson2d (400 interior + 80 boundary points): Adam, then
