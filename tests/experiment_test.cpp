@@ -108,9 +108,9 @@ TEST(ExperimentFile, RejectsBadFilesWithLineAndKey) {
                        "sweep = { tau_schedule = [\"constant\", \"learned\"] }\n");
   EXPECT_NE(e.find("e.toml:4: key 'model[0].options.tau_ratio': in every combination of the "
                    "sweep, model gsnn: option 'tau_ratio' acts only with tau_schedule = "
-                   "\"geometric\""),
+                   "\"geometric\"; remove it"),
             std::string::npos)
-      << e;
+      << e;  // no "(it is ...)": the swept switch has several values
   e = experiment_error(
       "tasks = [\"smooth2d\"]\n[[model]]\nfamily = \"hybrid\"\n"
       "options = { paths = \"relu\", tau = 0.3 }\n");

@@ -121,17 +121,28 @@ TEST(FusedKernels, AutogradMatchesTheReferenceToSecondOrder) {
   for (const auto act : fused_activations()) {
     const auto m0 = torch::linspace(-2.5, 3, 12, torch::kFloat64).reshape({3, 4});
     const auto v_leaf = torch::tensor({0.3}, torch::kFloat64).requires_grad_();
-    std::vector<torch::Tensor> first, second;
+    std::vector<torch::Tensor> first, second, alone;
     for (const bool fused : {true, false}) {
       const auto m = m0.clone().requires_grad_();
       const auto v = v_leaf + 0.1 * m.detach().abs();  // broadcasts [1] against [3, 4]
       const auto o = fused ? smoothed_moments(act, m, v) : smoothed_moments_reference(act, m, v);
+      // One output alone (the other's gradient stays undefined), with and
+      // without a graph of the gradient.
+      for (const bool graph : {false, true})
+        for (const auto* out : {&o.mean, &o.var}) {
+          const auto g1 =
+              torch::autograd::grad({(*out * m.detach()).sum()}, {m, v_leaf}, {}, true, graph);
+          alone.insert(alone.end(), g1.begin(), g1.end());
+        }
       const auto loss = (o.mean * o.mean).sum() + (o.var * m.detach()).sum();
       const auto g = torch::autograd::grad({loss}, {m, v_leaf}, {}, true, true);
       const auto gg = torch::autograd::grad({g[0].square().sum() + g[1].sum()}, {m, v_leaf});
       first.insert(first.end(), g.begin(), g.end());
       second.insert(second.end(), gg.begin(), gg.end());
     }
+    for (size_t i = 0; i < alone.size() / 2; ++i)
+      EXPECT_TRUE(torch::allclose(alone[i], alone[i + alone.size() / 2], 1e-9, 1e-12))
+          << activation_name(act) << " one output, gradient " << i;
     const auto name = activation_name(act);
     for (int i = 0; i < 2; ++i) {
       EXPECT_TRUE(torch::allclose(first[i], first[i + 2], 1e-9, 1e-12)) << name << " first " << i;

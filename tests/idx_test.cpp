@@ -64,7 +64,7 @@ TEST(Idx, RejectsBrokenFilesWithAClearError) {
             std::string::npos);
   EXPECT_NE(error("header", idx_bytes({5, 5}, 0).substr(0, 9)).find("truncated header"),
             std::string::npos);
-  // A truncated gzip stream is the same error as a truncated plain file.
+  // A complete gzip stream of too little data: the same error as a short plain file.
   write_gzip(dir.file("short.gz"), idx_bytes({10, 4}, 20));
   EXPECT_NE(test::error_message([&] { read_idx(dir.file("short.gz")); }).find("truncated"),
             std::string::npos);

@@ -197,6 +197,18 @@ TEST(Pde, ForwardLaplacianEqualsAutograd) {
           << model << " parameter " << i;
     }
   }
+  // Without gradients anywhere (frozen parameters, evaluation), the GSNN's
+  // partials are still taken: the same Laplacian.
+  {
+    torch::manual_seed(12);
+    Network net(build_model(resolve_model("gsnn", {}), 3, 1), ModelShape{{3}, 1}, false, 0.1);
+    net->to(f64);
+    const auto x = torch::rand({10, 3}, f64);
+    const auto trained = net->value_and_laplacian(x).second.detach();
+    for (auto& p : net->parameters()) p.requires_grad_(false);
+    torch::NoGradGuard no_grad;
+    EXPECT_TRUE(torch::allclose(net->value_and_laplacian(x).second, trained, 1e-13, 1e-13));
+  }
   // Families without one say so (the pde objective then uses autograd).
   Network rbf(build_model(resolve_model("rbf", {}), 2, 1), ModelShape{{2}, 1}, false, 0.1);
   EXPECT_FALSE(rbf->value_and_laplacian(torch::zeros({3, 2})).second.defined());

@@ -16,8 +16,7 @@ void print_options(const std::vector<OptionSpec>& specs) {
     std::string choices;
     for (const auto& c : o.choices) choices += (choices.empty() ? " {" : "|") + c;
     if (!choices.empty()) choices += "}";
-    if (!o.active_when.empty())
-      choices += fmt::format(" (acts only with {} = {})", o.active_when, o.active_value.dump());
+    if (!o.active_when.empty()) choices += " (acts only with " + active_condition(o) + ")";
     fmt::print("    {:<16} {:<10} {}{}\n", o.name, o.default_value.dump(), o.help, choices);
   }
 }

@@ -5,6 +5,7 @@
 #include <fmt/ranges.h>
 
 #include <exception>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -49,8 +50,12 @@ int main(int argc, char** argv) {
   gsnn::remove_temporaries_on_signals();  // Ctrl-C or a kill leaves no half-written file
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+  } catch (const CLI::ParseError& e) {  // --help, --version, or a bad flag (escaped)
+    std::ostringstream out, err;
+    const int rc = app.exit(e, out, err);
+    fmt::print("{}", out.str());
+    fmt::print(stderr, "{}", printable(err.str()));
+    return rc;
   } catch (const c10::Error& e) {  // LibTorch: its message, without the C++ backtrace
     fmt::print(stderr, "gsnn: error: {}\n", printable(e.what_without_backtrace()));
     return 1;

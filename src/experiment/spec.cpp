@@ -377,15 +377,16 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     for (const auto* table : {&options, &sweep})
       for (const auto& [key, value] : table->items()) given.insert(key);
     std::optional<std::vector<OptionError>> inert_everywhere;
-    const auto first_model = e.models.size();
-    for (const auto& combo : expand_sweep(at, sweep, prefix + ".sweep")) {
+    const auto combos = expand_sweep(at, sweep, prefix + ".sweep");
+    const bool swept = combos.size() > 1;  // then the switch's value differs between runs
+    for (const auto& combo : combos) {
       ModelRun run;
       run.name = name;
       run.sweep = combo;
       run.training = training;
       run.spec = resolve_combination(combo);
       std::vector<OptionError> inert;
-      for (const auto& error : inert_options(run.spec, given))
+      for (const auto& error : inert_options(run.spec, given, /*say_value=*/!swept))
         if (!inert_everywhere ||
             std::any_of(inert_everywhere->begin(), inert_everywhere->end(),
                         [&](const OptionError& o) { return o.key == named_at(combo, error).key; }))
@@ -402,7 +403,6 @@ Experiment parse_experiment(const nlohmann::json& doc, const std::string& file,
     }
     if (inert_everywhere && !inert_everywhere->empty()) {
       const auto& error = inert_everywhere->front();
-      const bool swept = e.models.size() - first_model > 1;
       at.fail(prefix + "." + error.key,
               (swept ? "in every combination of the sweep, " : "") + std::string(error.what()));
     }

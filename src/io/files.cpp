@@ -64,6 +64,8 @@ void forget_temporary(const std::string& path) {
     }
 }
 
+constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+
 // A child writing into a temporary file (gnuplot drawing a figure): stopped
 // before the file is removed, or it would create it again.
 std::atomic<pid_t> writing_child{0};
@@ -124,6 +126,7 @@ std::string temporary_beside(const std::string& path) {
   if (path.empty()) throw std::runtime_error("an output path is empty");
   check_replaceable_file(path);
   std::string name = path + ".tmp.XXXXXX";
+  const CleanupSignalsBlocked blocked;  // created and recorded as one step
   const int fd = ::mkstemp(name.data());
   if (fd < 0)
     throw std::runtime_error(
@@ -143,7 +146,7 @@ void remove_temporaries_on_signals() {
   struct sigaction action {};
   action.sa_handler = remove_temporaries_and_die;
   sigemptyset(&action.sa_mask);
-  for (int signal : {SIGINT, SIGTERM, SIGHUP}) {
+  for (int signal : kCleanupSignals) {
     // One ignored at start stays ignored (nohup's SIGHUP, a background job's SIGINT).
     struct sigaction old {};
     if (::sigaction(signal, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
@@ -154,6 +157,15 @@ void remove_temporaries_on_signals() {
 }
 
 void set_writing_child(pid_t child) { writing_child.store(child); }
+
+CleanupSignalsBlocked::CleanupSignalsBlocked() {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int signal : kCleanupSignals) sigaddset(&set, signal);
+  pthread_sigmask(SIG_BLOCK, &set, &old_);
+}
+
+CleanupSignalsBlocked::~CleanupSignalsBlocked() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
 
 std::string temporary_directory_beside(const std::string& path) {
   if (path.empty()) throw std::runtime_error("an output directory is empty");

@@ -4,6 +4,7 @@
 // never replaces something that is not a regular file (a device, a FIFO).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -28,7 +29,8 @@ std::string temporary_beside(const std::string& path);
 // committed (an error on the way).
 void remove_temporary(const std::string& tmp);
 
-// Installs handlers for SIGINT, SIGTERM and SIGHUP (those not ignored) that
+// Installs handlers for SIGINT, SIGTERM, SIGHUP, SIGQUIT and SIGPIPE (those
+// not ignored) that
 // stop the child set by set_writing_child, remove the temporary files being
 // written (temporary_beside, until committed or removed), then end the
 // process by the same signal; and ignores SIGXFSZ, so that a write past
@@ -38,6 +40,20 @@ void remove_temporaries_on_signals();
 
 // The child process writing into a temporary file (0: none), for the handler.
 void set_writing_child(pid_t child);
+
+// Blocks the signals of remove_temporaries_on_signals in this thread for its
+// lifetime: around steps the handler must see whole (a file created and
+// recorded, a child spawned and recorded).
+class CleanupSignalsBlocked {
+ public:
+  CleanupSignalsBlocked();
+  ~CleanupSignalsBlocked();
+  CleanupSignalsBlocked(const CleanupSignalsBlocked&) = delete;
+  CleanupSignalsBlocked& operator=(const CleanupSignalsBlocked&) = delete;
+
+ private:
+  sigset_t old_;
+};
 
 // A new, empty directory beside `path` for staging (mkdtemp).
 std::string temporary_directory_beside(const std::string& path);

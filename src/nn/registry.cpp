@@ -121,24 +121,35 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
   return out;
 }
 
+namespace {
+
+nlohmann::json active_values(const OptionSpec& spec) {
+  return spec.active_value.is_array() ? spec.active_value
+                                      : nlohmann::json::array({spec.active_value});
+}
+
+}  // namespace
+
+std::string active_condition(const OptionSpec& spec) {
+  std::vector<std::string> values;
+  for (const auto& v : active_values(spec)) values.push_back(v.dump());
+  return fmt::format("{} = {}", spec.active_when, fmt::join(values, " or "));
+}
+
 std::vector<OptionError> inert_options(const std::string& what,
                                        const std::vector<OptionSpec>& specs,
                                        const nlohmann::json& options,
-                                       const std::set<std::string>& set) {
+                                       const std::set<std::string>& set, bool say_value) {
   std::vector<OptionError> out;
   for (const auto& s : specs) {
     if (s.active_when.empty() || (options.at(s.name) == s.default_value && !set.count(s.name)))
       continue;
-    const auto& on =
-        s.active_value.is_array() ? s.active_value : nlohmann::json::array({s.active_value});
+    const auto on = active_values(s);
     const auto& now = options.at(s.active_when);
     if (std::find(on.begin(), on.end(), now) != on.end()) continue;
-    std::vector<std::string> values;
-    for (const auto& v : on) values.push_back(v.dump());
-    out.emplace_back(s.name, fmt::format("{}: option '{}' acts only with {} = {} (it is {}); "
-                                         "remove it or set {}",
-                                         what, s.name, s.active_when, fmt::join(values, " or "),
-                                         now.dump(), s.active_when));
+    const auto value = say_value ? fmt::format(" (it is {})", now.dump()) : std::string();
+    out.emplace_back(s.name, fmt::format("{}: option '{}' acts only with {}{}; remove it or set {}",
+                                         what, s.name, active_condition(s), value, s.active_when));
   }
   return out;
 }
@@ -185,8 +196,10 @@ ModelSpec resolve_model(const std::string& name_or_alias, const nlohmann::json& 
   return {f.name, resolved};
 }
 
-std::vector<OptionError> inert_options(const ModelSpec& spec, const std::set<std::string>& set) {
-  return inert_options("model " + spec.family, find_family(spec.family).options, spec.options, set);
+std::vector<OptionError> inert_options(const ModelSpec& spec, const std::set<std::string>& set,
+                                       bool say_value) {
+  return inert_options("model " + spec.family, find_family(spec.family).options, spec.options, set,
+                       say_value);
 }
 
 const std::vector<OptionSpec>& model_wrapper_options() {

@@ -26,8 +26,8 @@ struct OptionSpec {
   double min = -std::numeric_limits<double>::infinity();  // for numbers (and table values)
   double max = std::numeric_limits<double>::infinity();   // sizes are bounded before allocating
   // An option that acts only when another option has a value (a GMNM head's
-  // components only with head = "gmnm"): a value other than the default is
-  // refused otherwise, rather than silently ignored.
+  // components only with head = "gmnm"): given (or not at its default) while
+  // the other is off, it is refused rather than silently ignored.
   std::string active_when = {};      // the other option's name; empty = always active
   nlohmann::json active_value = {};  // its value, or an array of the values it may have
 };
@@ -96,11 +96,17 @@ nlohmann::json resolve_options(const std::string& what, const std::vector<Option
 
 // The options of resolved `options` that are set (given in `set`, or not at
 // their default) while the option they act with is off
-// (OptionSpec::active_when), each as the error naming both.
+// (OptionSpec::active_when), each as the error naming both (and, with
+// say_value, the other's value).
 std::vector<OptionError> inert_options(const std::string& what,
                                        const std::vector<OptionSpec>& specs,
                                        const nlohmann::json& options,
-                                       const std::set<std::string>& set = {});
-std::vector<OptionError> inert_options(const ModelSpec& spec, const std::set<std::string>& set);
+                                       const std::set<std::string>& set = {},
+                                       bool say_value = true);
+std::vector<OptionError> inert_options(const ModelSpec& spec, const std::set<std::string>& set,
+                                       bool say_value = true);
+
+// "head = \"gmnm\"" or "paths = \"both\" or \"gaussian\"": when `spec` acts.
+std::string active_condition(const OptionSpec& spec);
 
 }  // namespace gsnn

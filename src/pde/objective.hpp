@@ -19,7 +19,8 @@ torch::Tensor laplacian(const torch::Tensor& u, const torch::Tensor& x);
 // Laplacian are in the problem's own units (the Network applies no target
 // scaling to a pde model), derivatives with respect to raw coordinates.
 // The Laplacian comes from the model's forward Laplacian where its family
-// has one (mlp, gmnm, kan: Network::value_and_laplacian), else from laplacian().
+// has one (mlp, gmnm, kan, gsnn: Network::value_and_laplacian), else from
+// laplacian().
 std::shared_ptr<const Objective> make_pde_objective();
 
 }  // namespace gsnn

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,21 +56,48 @@ void run_gnuplot(const std::string& script_path, const std::string& output) {
   std::string program = "gnuplot", flag = "-e", set_output = "set output " + quote(output);
   std::string script = script_path;
   char* argv[] = {program.data(), flag.data(), set_output.data(), script.data(), nullptr};
+  // Spawned and recorded with the cleanup signals blocked, so that the handler
+  // never misses a gnuplot it should stop; the child starts with none blocked
+  // and SIGXFSZ at its default.
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGXFSZ);
+  posix_spawnattr_setsigmask(&attributes, &none);
+  posix_spawnattr_setsigdefault(&attributes, &defaults);
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
   pid_t pid = 0;
-  const int spawned = posix_spawnp(&pid, "gnuplot", &actions, nullptr, argv, environ);
+  int spawned = 0;
+  {
+    const CleanupSignalsBlocked blocked;
+    spawned = posix_spawnp(&pid, "gnuplot", &actions, &attributes, argv, environ);
+    if (spawned == 0) set_writing_child(pid);
+  }
+  posix_spawnattr_destroy(&attributes);
   posix_spawn_file_actions_destroy(&actions);
   if (spawned != 0) {
     remove_temporary(log);
     throw std::runtime_error(
         fmt::format("cannot start gnuplot ({}): install gnuplot-nox", std::strerror(spawned)));
   }
-  set_writing_child(pid);
+  // Waited for without reaping, so that its pid cannot be reused while the
+  // handler may still stop it.
+  siginfo_t info{};
+  while (waitid(P_PID, pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+  set_writing_child(0);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  set_writing_child(0);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    const auto msg = read_text_file(log, 1 << 20);
+    std::string msg;
+    try {
+      msg = read_text_file(log, 1 << 20);
+    } catch (const std::exception& e) {
+      msg = e.what();  // an unreadable or huge log: say so, and remove it all the same
+    }
     remove_temporary(log);
     throw std::runtime_error(fmt::format("gnuplot failed on {}: {}", script_path, msg));
   }
