@@ -185,6 +185,15 @@ TEST_F(ModelDirectory, BadValuesAreRefusedNotBroadcast) {
   j["weights_checksum"] = file_checksum(dir_.file("m/weights.safetensors"));
   rewrite(j);
   EXPECT_NE(load_error().find("the model needs Float"), std::string::npos) << load_error();
+  // Names become predict's CSV header: control characters and repeats are refused.
+  save_model(model_, dir_.file("m"));
+  j = description();
+  j["outputs"] = {"y\x1b", "z"};
+  rewrite(j);
+  EXPECT_NE(load_error().find("without control characters"), std::string::npos) << load_error();
+  j["outputs"] = {"y", "y"};
+  rewrite(j);
+  EXPECT_NE(load_error().find("\"outputs\" names 'y' twice"), std::string::npos) << load_error();
 }
 
 TEST_F(ModelDirectory, PredictorThrowsOnlyRuntimeErrors) {
@@ -256,6 +265,21 @@ TEST(Writers, ASignalLeavesNoTemporaryFile) {
   for (const auto& entry : fs::directory_iterator(dir.file("")))
     left.push_back(entry.path().filename().string());
   EXPECT_EQ(left, std::vector<std::string>{"done.csv"});
+}
+
+TEST(Writers, ASignalRemovesAStagingDirectory) {
+  // A model directory being staged, with its files, is removed by a signal.
+  test::TempDir dir;
+  EXPECT_EXIT(
+      {
+        remove_temporaries_on_signals();
+        const StagingDirectory staging(dir.file("model"), {"a.json", "b.bin"});
+        std::ofstream(fs::path(staging.path()) / "a.json") << "{}";
+        std::ofstream(fs::path(staging.path()) / "b.bin") << "x";
+        std::raise(SIGTERM);
+      },
+      ::testing::KilledBySignal(SIGTERM), "");
+  EXPECT_TRUE(fs::is_empty(dir.file("")));
 }
 
 TEST(Writers, ASignalIgnoredAtStartStaysIgnored) {

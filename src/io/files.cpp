@@ -43,11 +43,13 @@ struct TemporarySlot {
   char path[4096];
 };
 TemporarySlot temporaries[64];
+TemporarySlot staging_directories[8];  // removed (rmdir) after the files
 static_assert(std::atomic<int>::is_always_lock_free);
 
-void remember_temporary(const std::string& path) {
+void remember(TemporarySlot* slots, size_t count, const std::string& path) {
   if (path.size() >= sizeof(TemporarySlot::path)) return;
-  for (auto& slot : temporaries) {
+  for (auto* slot_ptr = slots; slot_ptr != slots + count; ++slot_ptr) {
+    auto& slot = *slot_ptr;
     int free = 0;
     if (!slot.state.compare_exchange_strong(free, 1)) continue;
     std::memcpy(slot.path, path.c_str(), path.size() + 1);
@@ -56,12 +58,20 @@ void remember_temporary(const std::string& path) {
   }
 }
 
-void forget_temporary(const std::string& path) {
-  for (auto& slot : temporaries)
-    if (slot.state.load() == 2 && path == slot.path) {
-      slot.state.store(0);
+void forget(TemporarySlot* slots, size_t count, const std::string& path) {
+  for (auto* slot = slots; slot != slots + count; ++slot)
+    if (slot->state.load() == 2 && path == slot->path) {
+      slot->state.store(0);
       return;
     }
+}
+
+void remember_temporary(const std::string& path) {
+  remember(temporaries, std::size(temporaries), path);
+}
+
+void forget_temporary(const std::string& path) {
+  forget(temporaries, std::size(temporaries), path);
 }
 
 constexpr int kCleanupSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
@@ -78,6 +88,8 @@ extern "C" void remove_temporaries_and_die(int signal) {
   }
   for (auto& slot : temporaries)
     if (slot.state.load() == 2) ::unlink(slot.path);
+  for (auto& slot : staging_directories)
+    if (slot.state.load() == 2) ::rmdir(slot.path);
   ::signal(signal, SIG_DFL);
   ::raise(signal);
 }
@@ -175,6 +187,22 @@ std::string temporary_directory_beside(const std::string& path) {
         fmt::format("{}: cannot create a directory beside it: {}", path, strerror(errno)));
   ::chmod(name.c_str(), allowed_by_umask(0777));
   return name;
+}
+
+StagingDirectory::StagingDirectory(const std::string& target,
+                                   const std::vector<std::string>& files) {
+  const CleanupSignalsBlocked blocked;  // created and recorded as one step
+  path_ = temporary_directory_beside(target);
+  remember(staging_directories, std::size(staging_directories), path_);
+  for (const auto& f : files) {
+    files_.push_back((fs::path(path_) / f).string());
+    remember_temporary(files_.back());
+  }
+}
+
+StagingDirectory::~StagingDirectory() {
+  for (const auto& f : files_) forget_temporary(f);
+  forget(staging_directories, std::size(staging_directories), path_);
 }
 
 std::string read_text_file(const std::string& path, uint64_t max_bytes) {

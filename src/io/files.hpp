@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace gsnn {
 
@@ -57,6 +58,23 @@ class CleanupSignalsBlocked {
 
 // A new, empty directory beside `path` for staging (mkdtemp).
 std::string temporary_directory_beside(const std::string& path);
+
+// A staging directory beside `target` (temporary_directory_beside) that the
+// signal handler of remove_temporaries_on_signals removes, with the named
+// files in it, until this object is destroyed: a model directory being
+// written, then swapped in. Its destructor does not remove it.
+class StagingDirectory {
+ public:
+  StagingDirectory(const std::string& target, const std::vector<std::string>& files);
+  ~StagingDirectory();
+  StagingDirectory(const StagingDirectory&) = delete;
+  StagingDirectory& operator=(const StagingDirectory&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<std::string> files_;
+};
 
 // The whole of a regular file of at most max_bytes (a FIFO or a directory is
 // refused, never waited on).

@@ -12,6 +12,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "data/csv.hpp"
 #include "data/dataset.hpp"
 #include "io/config.hpp"
 #include "io/files.hpp"
@@ -115,7 +116,19 @@ std::vector<std::string> names(const nlohmann::json& d, const char* key) {
       !std::all_of(j.begin(), j.end(), [](const auto& n) { return n.is_string(); }))
     throw std::runtime_error(
         fmt::format("\"{}\" must be a list of at most {} names (strings)", key, kMaxNames));
-  return j.get<std::vector<std::string>>();
+  auto out = j.get<std::vector<std::string>>();
+  // Names become CSV column names (predict's output): they must read back.
+  for (const auto& n : out)
+    if (n.empty() ||
+        std::any_of(n.begin(), n.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+      throw std::runtime_error(fmt::format(
+          "\"{}\" holds the name '{}': names must be non-empty, without control characters", key,
+          shown_name(n)));
+  auto sorted = out;
+  std::sort(sorted.begin(), sorted.end());
+  if (const auto twice = std::adjacent_find(sorted.begin(), sorted.end()); twice != sorted.end())
+    throw std::runtime_error(fmt::format("\"{}\" names '{}' twice", key, shown_name(*twice)));
+  return out;
 }
 
 // Version 1 (gsnn 0.1): a regression model of a table; the scaling lived in
@@ -193,7 +206,9 @@ void save_model(const TrainedModel& model, const std::string& directory) {
       (std::filesystem::create_directories(dir.parent_path(), ec), ec))
     throw std::runtime_error(fmt::format("{}: cannot create the directory: {}",
                                          dir.parent_path().string(), ec.message()));
-  const auto fresh = std::filesystem::path(temporary_directory_beside(dir.string()));
+  // Removed by a signal too (remove_temporaries_on_signals), before or after the swap.
+  const StagingDirectory staging(dir.string(), {kWeights, kDescription});
+  const auto fresh = std::filesystem::path(staging.path());
   try {
     write_safetensors((fresh / kWeights).string(), tensors,
                       {{"format", "gsnn-model"}, {"family", model.spec.family}});
