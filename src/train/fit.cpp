@@ -100,17 +100,20 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
                : std::string("value");
   };
   const auto dtype = float64 ? "float64" : "float32";
-  const auto advice =
-      float64 ? ""
-              : " or train in float64 (gsnn fit --dtype float64; dtype = \"float64\" in an "
-                "experiment's [[csv]] table)";
+  // float64 is advised only where it would hold the values.
+  const auto advice = [&](bool float64_holds) {
+    return float64 || !float64_holds
+               ? ""
+               : " or train in float64 (gsnn fit --dtype float64; dtype = \"float64\" in an "
+                 "experiment's [[csv]] table)";
+  };
   if (const auto columns = bad.nonzero(); columns.numel() > 0) {
     const auto column = columns[0][0].item<int64_t>();
     const auto largest = raw.flatten(1).select(1, column).abs().max().item<double>();
     throw std::invalid_argument(
         fmt::format("fit: {} {} (largest magnitude {:g}): its mean, spread or scaled values "
                     "are beyond {}'s range; rescale it{}",
-                    prefix, name(column), largest, dtype, advice));
+                    prefix, name(column), largest, dtype, advice(largest < 1e300)));
   }
   if (const auto columns = lost.nonzero(); columns.numel() > 0) {
     const auto column = columns[0][0].item<int64_t>();
@@ -119,7 +122,8 @@ void check_scaled_values(Network& network, const torch::Tensor& scaled, const to
     throw std::invalid_argument(
         fmt::format("fit: {} {} has values as small as {:g}, which lose their digits in {} "
                     "once scaled (below its smallest normal number); rescale it{}",
-                    prefix, name(column), smallest, dtype, advice));
+                    prefix, name(column), smallest, dtype,
+                    advice(smallest >= std::numeric_limits<double>::min())));
   }
 }
 
