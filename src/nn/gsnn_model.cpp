@@ -103,7 +103,8 @@ Partials partials(const torch::Tensor& f, const torch::Tensor& m, const torch::T
   p.mm = second[0], p.mv = second[1];
   if (with_v) {
     zero_if_missing(p.v);
-    p.vv = grad(p.v, true)[1];
+    if (p.v.requires_grad())  // with respect to v alone
+      p.vv = torch::autograd::grad({p.v.sum()}, {v}, {}, true, true, true)[0];
   }
   for (auto* t : {&p.v, &p.mm, &p.mv, &p.vv}) zero_if_missing(*t);
   return p;
@@ -121,18 +122,29 @@ LaplacianState affine(const LaplacianState& s, const torch::Tensor& weight) {
   return {torch::matmul(s.h, wt), s.jac.matmul(wt), s.lap.matmul(wt)};
 }
 
+// The weighted products of the input gradients of m and v that the chain
+// rule needs, computed once per layer for the mean and the variance alike.
+struct GradientProducts {
+  torch::Tensor mm, mv, vv;  // sum_i w_i dm_i dm_i, dm_i dv_i, dv_i dv_i
+  GradientProducts(const LaplacianState& m, const LaplacianState& v, const torch::Tensor& w) {
+    const auto wv = w.view({1, -1, 1});
+    mm = (m.jac.square() * wv).sum(1);
+    if (!v.jac.defined()) return;
+    mv = (m.jac * v.jac * wv).sum(1);
+    vv = (v.jac.square() * wv).sum(1);
+  }
+};
+
 // Through f(m, v) = (value) by the chain rule, for inputs weighted by w:
 //   grad f = f_m grad m + f_v grad v,
 //   lap f  = f_m lap m + f_v lap v + f_mm |grad m|^2 + 2 f_mv grad m . grad v + f_vv |grad v|^2.
 LaplacianState chain(const torch::Tensor& value, const Partials& p, const LaplacianState& m,
-                     const LaplacianState& v, const torch::Tensor& w) {
-  const auto wv = w.view({1, -1, 1});
+                     const LaplacianState& v, const GradientProducts& g) {
   auto jac = p.m.unsqueeze(1) * m.jac;
-  auto lap = p.m * m.lap + p.mm * (m.jac.square() * wv).sum(1);
+  auto lap = p.m * m.lap + p.mm * g.mm;
   if (v.jac.defined()) {
     jac = jac + p.v.unsqueeze(1) * v.jac;
-    lap = lap + p.v * v.lap + 2 * p.mv * (m.jac * v.jac * wv).sum(1) +
-          p.vv * (v.jac.square() * wv).sum(1);
+    lap = lap + p.v * v.lap + 2 * p.mv * g.mv + p.vv * g.vv;
   }
   return {value, jac, lap};
 }
@@ -171,12 +183,13 @@ std::pair<torch::Tensor, torch::Tensor> GsnnImpl::forward_laplacian(const torch:
     MomentStates out;
     if (options_.mean_only) {  // the mean never depends on the variance: not carried
       const auto mean = activate(options_.activation, m.h);
-      out.mean = chain(mean, partials(mean, m.h, {}), m, {}, w);
+      out.mean = chain(mean, partials(mean, m.h, {}), m, {}, GradientProducts(m, {}, w));
     } else {
       const auto moments = smoothed_moments(options_.activation, m.h, v.h);
-      out.mean = chain(moments.mean, partials(moments.mean, m.h, vin), m, v, w);
+      const GradientProducts products(m, v, w);
+      out.mean = chain(moments.mean, partials(moments.mean, m.h, vin), m, v, products);
       if (l + 1 < options_.depth)  // the read-out takes the last layer's mean only
-        out.var = chain(moments.var, partials(moments.var, m.h, vin), m, v, w);
+        out.var = chain(moments.var, partials(moments.var, m.h, vin), m, v, products);
     }
     x = options_.residual && l > 0 ? MomentStates{sum(out.mean, x.mean), sum(out.var, x.var)} : out;
   }
